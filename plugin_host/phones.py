@@ -1,0 +1,70 @@
+"""Phone number normalisation (phonenumbers) and the keys caller-ID lookup matches on."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat
+
+_DIGITS = re.compile(r"\d")
+_INTERNAL = re.compile(r"^\s*\*?\d{1,6}\s*$")
+
+
+@dataclass(frozen=True)
+class NormalisedPhone:
+    """A phone number as stored: raw text always kept; E.164 only when it is a real number.
+
+    ``kind`` is ``e164`` (a dialable public number), ``internal`` (a short number or PBX
+    extension, kept as digits and matched exactly) or ``invalid`` (kept raw and flagged).
+    """
+
+    raw: str
+    e164: str | None
+    national: str | None
+    extension: str | None
+    kind: str
+    digits: str
+
+    @property
+    def valid(self) -> bool:
+        return self.kind != "invalid"
+
+    @property
+    def digits_rev(self) -> str:
+        """Reversed digits: a suffix match becomes an indexable prefix range."""
+        return self.digits[::-1]
+
+
+def digits_of(text: str) -> str:
+    return "".join(_DIGITS.findall(text))
+
+
+@lru_cache(maxsize=200_000)
+def normalise(raw: str, region: str = "US", internal_max_digits: int = 6) -> NormalisedPhone:
+    """Normalise ``raw`` using ``region`` for national formats.
+
+    Numbers of at most ``internal_max_digits`` digits (PBX extensions, short codes such as
+    112) are never forced into E.164. Anything phonenumbers cannot parse, or parses to an
+    impossible number, is kept raw and flagged ``invalid``, never dropped.
+    """
+    text = (raw or "").strip()
+    digits = digits_of(text)
+    if _INTERNAL.match(text) and len(digits) <= internal_max_digits:
+        return NormalisedPhone(text, None, None, None, "internal", digits)
+    try:
+        parsed = phonenumbers.parse(text, region.upper() if region else None)
+    except NumberParseException:
+        return NormalisedPhone(text, None, None, None, "invalid", digits)
+    if not phonenumbers.is_possible_number(parsed):
+        return NormalisedPhone(text, None, None, parsed.extension or None, "invalid", digits)
+    e164 = phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
+    national = str(parsed.national_number)
+    return NormalisedPhone(text, e164, national, parsed.extension or None, "e164", e164[1:])
+
+
+def is_valid_region(region: str) -> bool:
+    """True for a two-letter region phonenumbers knows (e.g. ``DE``, ``US``, ``GB``)."""
+    return region.upper() in phonenumbers.SUPPORTED_REGIONS
