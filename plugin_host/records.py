@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from dataclasses import dataclass
+from typing import Any, Literal
 
 PHONE_LABELS = ("mobile", "work", "home", "fax", "other")
 EMAIL_LABELS = ("private", "business", "other")
@@ -117,7 +117,7 @@ class SkippedRecord:
     reason: str
 
 
-PullItem = Union[ContactRecord, Deletion, SkippedRecord, SyncEnd]
+PullItem = ContactRecord | Deletion | SkippedRecord | SyncEnd
 
 
 class SourceError(Exception):

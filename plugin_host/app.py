@@ -1,0 +1,94 @@
+"""The application factory: configuration, database, plugin manager and routes, per app."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pluggy
+from apiflask import APIFlask
+from flask import Flask, current_app, jsonify
+from flask_migrate import Migrate
+from sqlalchemy import event
+
+from plugin_host import __version__, config
+from plugin_host.crypto import SecretBox
+from plugin_host.models import db
+from plugin_host.pluginmanager import Registry, build_plugin_manager, describe_plugins
+
+MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Hub:
+    """Per-app state kept in ``app.extensions["contacts_hub"]`` (never a module global)."""
+
+    pm: pluggy.PluginManager
+    registry: Registry
+    secrets: SecretBox
+
+
+def hub(app: Flask | None = None) -> Hub:
+    return (app or current_app).extensions["contacts_hub"]
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA cache_size=-65536")
+    cur.close()
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> APIFlask:
+    """Build an app: ``overrides`` beat environment variables, which beat ``instance/config.json``."""
+    app = APIFlask(
+        "plugin_host",
+        title="Contacts Hub API",
+        version=__version__,
+        spec_path="/api/openapi.json",
+        docs_path="/api/docs",
+        instance_relative_config=True,
+    )
+    if overrides and overrides.get("INSTANCE_PATH"):
+        app.instance_path = str(overrides["INSTANCE_PATH"])
+    config.load(app, overrides)
+    db.init_app(app)
+    Migrate(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+    pm = build_plugin_manager(app.config["DISABLED_PLUGINS"], entry_points=app.config["LOAD_ENTRY_POINTS"])
+    app.extensions["contacts_hub"] = Hub(pm=pm, registry=Registry.from_manager(pm),
+                                         secrets=SecretBox(app.config["ENCRYPTION_KEY"]))
+    _register_routes(app)
+    return app
+
+
+def _register_routes(app: APIFlask) -> None:
+    @app.get("/-/plugins.json")
+    @app.doc(tags=["System"], summary="Loaded plugins")
+    def plugins_json() -> Any:
+        return jsonify(describe_plugins(hub().pm))
+
+    @app.get("/-/health")
+    @app.doc(tags=["System"], summary="Liveness and database check")
+    def health() -> Any:
+        db.session.execute(db.text("SELECT 1"))
+        return {"status": "ok", "version": __version__}
+
+    for bp in hub(app).registry.blueprints.values():
+        app.register_blueprint(bp.blueprint)
+    for name in ("plugin_host.auth", "plugin_host.api", "plugin_host.web"):
+        try:
+            module = __import__(name, fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(app)
