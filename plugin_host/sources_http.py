@@ -65,9 +65,7 @@ def get_json(
     attempt = 0
     while True:
         try:
-            response = session.get(
-                url, headers=dict(headers or {}), params=params, auth=auth, timeout=ctx.http_timeout
-            )
+            response = session.get(url, headers=dict(headers or {}), params=params, auth=auth, timeout=ctx.http_timeout)
         except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
             problem, wait = _describe_network_error(exc, ctx), None
         else:
