@@ -1,0 +1,141 @@
+"""Contact queries: filters, search, A–Z letter and keyset pagination, all as SQL."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+
+from plugin_host.models import T
+from plugin_host.permissions import Principal, activity_read_filter
+from plugin_host.phones import digits_of
+from plugin_host.repo.errors import ValidationError
+from plugin_host.text import escape_like, fold, prefix_upper_bound
+
+C, PH, EM, TAGS, CT, LM, ACT = (T[n] for n in (
+    "contacts", "contact_phones", "contact_emails", "tags", "contact_tags", "list_members", "activities"))
+PHONEISH = re.compile(r"^[\d\s+()./-]+$")
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ#"
+
+
+@dataclass
+class ContactQuery:
+    """Everything a contact list can be filtered by; also the criteria of a dynamic list."""
+
+    q: str | None = None
+    match: str = "auto"  # auto | prefix | substring
+    letter: str | None = None
+    status: str | None = None
+    acquisition_source: str | None = None
+    source_id: int | None = None
+    account_id: int | None = None
+    contact_type: str | None = None
+    tag: str | None = None  # substring of a tag name
+    tags: list[str] = field(default_factory=list)  # exact tag names, all required
+    has_activities: bool | None = None
+    list_id: int | None = None
+    visibility: str | None = None
+    department_id: int | None = None
+    opt_in_email: bool | None = None
+    opt_in_sms: bool | None = None
+    opt_in_whatsapp: bool | None = None
+    after: str | None = None
+    limit: int = 50
+
+    @classmethod
+    def from_criteria(cls, criteria: dict[str, Any]) -> ContactQuery:
+        known = {f.name for f in fields(cls)} - {"after", "limit", "list_id"}
+        unknown = set(criteria) - known
+        if unknown:
+            raise ValidationError({"criteria": [f"unknown criteria: {', '.join(sorted(unknown))}"]})
+        return cls(**criteria)
+
+    def criteria(self) -> dict[str, Any]:
+        skip = {"after", "limit", "list_id", "match"}
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in skip and getattr(self, f.name) not in (None, [], "")}
+
+
+def encode_cursor(sort_key: str, contact_id: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps([sort_key, contact_id]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, int]:
+    try:
+        key, cid = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return str(key), int(cid)
+    except (ValueError, TypeError):
+        raise ValidationError({"after": ["is not a cursor returned by this API"]}) from None
+
+
+def _prefix(col: Any, key: str) -> ColumnElement[bool]:
+    return and_(col >= key, col < prefix_upper_bound(key))
+
+
+def search_clause(q: str, match: str) -> ColumnElement[bool]:
+    """Name, company, e-mail and phone search; prefix ranges use the key indexes."""
+    raw = q.strip()
+    if PHONEISH.match(raw) and len(digits_of(raw)) >= 3:
+        digits = digits_of(raw)
+        phone_prefix = exists().where(PH.c.contact_id == C.c.id, or_(
+            _prefix(PH.c.e164, "+" + digits), _prefix(PH.c.national, digits.lstrip("0") or digits)))
+        if match == "prefix" or len(digits) < 3:
+            return phone_prefix
+        return or_(phone_prefix, C.c.search_text.like(f"%{digits}%"))
+    key = fold(raw)
+    if not key:
+        return false()
+    email = exists().where(EM.c.contact_id == C.c.id, _prefix(EM.c.address_key, key))
+    prefix = or_(_prefix(C.c.sort_key, key), _prefix(C.c.first_key, key), _prefix(C.c.last_key, key),
+                 _prefix(C.c.company_key, key), email)
+    substring = match == "substring" or (match == "auto" and len(key) >= 3)
+    if not substring:
+        return prefix
+    words = key.split()
+    return or_(prefix, and_(*(C.c.search_text.like(f"%{escape_like(w)}%", escape="\\") for w in words)))
+
+
+def letter_clause(letter: str) -> ColumnElement[bool]:
+    letter = letter.upper()
+    if letter not in LETTERS:
+        raise ValidationError({"letter": [f"must be one of A-Z or #, got {letter!r}"]})
+    if letter == "#":
+        return or_(C.c.sort_key < "a", C.c.sort_key >= "{")
+    low = letter.lower()
+    return and_(C.c.sort_key >= low, C.c.sort_key < chr(ord(low) + 1))
+
+
+def filter_clauses(p: Principal, query: ContactQuery) -> list[ColumnElement[bool]]:
+    """The WHERE terms for ``query`` (the permission filter is added by the repository)."""
+    out: list[ColumnElement[bool]] = []
+    if query.q and query.q.strip():
+        out.append(search_clause(query.q, query.match))
+    if query.letter:
+        out.append(letter_clause(query.letter))
+    for name in ("status", "acquisition_source", "source_id", "account_id", "contact_type", "visibility",
+                 "department_id", "opt_in_email", "opt_in_sms", "opt_in_whatsapp"):
+        value = getattr(query, name)
+        if value is not None:
+            out.append(C.c[name] == value)
+    if query.tag:
+        like = f"%{escape_like(fold(query.tag))}%"
+        out.append(exists().where(CT.c.contact_id == C.c.id, CT.c.tag_id == TAGS.c.id,
+                                  TAGS.c.name_key.like(like, escape="\\")))
+    for name in query.tags:
+        out.append(exists().where(CT.c.contact_id == C.c.id, CT.c.tag_id == TAGS.c.id,
+                                  TAGS.c.tenant_id == p.tenant_id, TAGS.c.name_key == fold(name)))
+    if query.has_activities is not None:
+        has = exists().where(ACT.c.contact_id == C.c.id, activity_read_filter(p, ACT))
+        out.append(has if query.has_activities else ~has)
+    if query.after:
+        key, cid = decode_cursor(query.after)
+        out.append(or_(C.c.sort_key > key, and_(C.c.sort_key == key, C.c.id > cid)))
+    return out
+
+
+def list_members_clause(list_id: int) -> ColumnElement[bool]:
+    return C.c.id.in_(select(LM.c.contact_id).where(LM.c.list_id == list_id))
