@@ -5,6 +5,7 @@ from __future__ import annotations
 import email.utils
 import json
 from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
 import requests
@@ -36,7 +37,7 @@ class HttpError(SourceError):
     def __init__(self, message: str, response: requests.Response) -> None:
         super().__init__(message)
         self.status: int = response.status_code
-        self.reason: str = response.reason or ""
+        self.reason: str = _reason(response)
         self.headers: Mapping[str, str] = response.headers
         self.text: str = response.text
         self.payload: Any = _try_json(response.text)
@@ -133,7 +134,15 @@ def _describe_network_error(exc: Exception, ctx: PullContext) -> str:
 
 
 def _status_text(response: requests.Response) -> str:
-    return f"{response.status_code} {response.reason or ''}".strip()
+    return f"{response.status_code} {_reason(response)}".strip()
+
+
+def _reason(response: requests.Response) -> str:
+    # The standard phrase, not the server's spelling ("UNAUTHORIZED"), keeps messages uniform.
+    try:
+        return HTTPStatus(response.status_code).phrase
+    except ValueError:
+        return response.reason or ""
 
 
 def _error_detail(response: requests.Response) -> str:

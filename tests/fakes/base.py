@@ -81,7 +81,9 @@ class FakeServer:
             request_handler=_QuietHandler,
             ssl_context=self.ssl_context(),
         )
-        self._thread = threading.Thread(target=self._server.serve_forever, name=type(self).__name__, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=type(self).__name__, daemon=True
+        )
         self._thread.start()
         return self
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +13,7 @@ from plugin_host import PullContext
 from tests.fakes.custom_server import CustomContactsServer
 from tests.fakes.graph_server import FakeGraphServer
 
-__all__ = ["RecordingContext", "custom_server", "drain", "graph_server", "make_ctx"]
+__all__ = ["FakeClock", "RecordingContext", "custom_server", "drain", "graph_server", "make_ctx"]
 
 
 @dataclass
@@ -23,15 +23,31 @@ class RecordingContext:
     sleeps: list[float] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
 
-    def ctx(self, *, http_timeout: float = 5.0, max_retries: int = 3) -> PullContext:
+    def ctx(
+        self, *, http_timeout: float = 5.0, max_retries: int = 3, now: Callable[[], float] = time.time
+    ) -> PullContext:
         """The context to pass to ``pull()``."""
         return PullContext(
             sleep=self.sleeps.append,
-            now=time.time,
+            now=now,
             log=self.messages.append,
             http_timeout=http_timeout,
             max_retries=max_retries,
         )
+
+
+@dataclass
+class FakeClock:
+    """A settable Unix clock to share between a fake server and ``PullContext.now``."""
+
+    value: float = 1_750_000_000.0
+
+    def __call__(self) -> float:
+        return self.value
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward."""
+        self.value += seconds
 
 
 def drain(items: Iterable[Any]) -> tuple[list[Any], BaseException | None]:
