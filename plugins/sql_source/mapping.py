@@ -167,8 +167,14 @@ def split_name(full: str) -> tuple[str, str]:
     return (first.strip(), last.strip()) if first else (last.strip(), "")
 
 
-def to_record(values: Sequence[Any], row_plan: Sequence[tuple[Target, int]]) -> ContactRecord | SkippedRecord:
-    """One result row -> a record; rows with no external ID or no name are skipped."""
+def to_record(
+    values: Sequence[Any], row_plan: Sequence[tuple[Target, int]], id_with_name: bool = False
+) -> ContactRecord | SkippedRecord:
+    """One result row -> a record; rows with no external ID or no name are skipped.
+
+    ``id_with_name`` makes "ID + name" the identity, as in the PBX phonebook import, for
+    sources whose ID column repeats (an SAP business partner with several contact persons).
+    """
     scalars: dict[str, str] = {}
     phones: list[PhoneIn] | None = None
     emails: list[EmailIn] | None = None
@@ -186,6 +192,9 @@ def to_record(values: Sequence[Any], row_plan: Sequence[tuple[Target, int]]) -> 
             tags = tuple(t.strip() for t in value.replace(";", ",").split(",") if t.strip())
         else:
             scalars[target.kind] = value
+    if id_with_name and scalars.get("external_id"):
+        name = scalars.get("display_name") or f"{scalars.get('first_name', '')} {scalars.get('last_name', '')}"
+        scalars["external_id"] += f"|{name.strip()}"
     return _finish(scalars, phones, emails, custom, tags)
 
 

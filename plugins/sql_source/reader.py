@@ -95,10 +95,28 @@ def read_only(url: URL, connect_timeout: int, query_timeout: int, limit: int | N
             session.begin(limit)
             yield session
             conn.rollback()  # nothing is ever committed
+        except BaseException:
+            _abandon(conn)
+            raise
         finally:
             conn.close()
     finally:
         engine.dispose()
+
+
+def _abandon(conn: Connection) -> None:
+    """Drop the connection: a polite close would first read the rest of a streamed result.
+
+    PyMySQL reads an unfinished unbuffered result to its end on close (and again when the
+    cursor is collected), so that result is marked finished before the socket goes.
+    """
+    try:
+        pending = getattr(conn.connection.driver_connection, "_result", None)
+        if getattr(pending, "unbuffered_active", False):
+            pending.unbuffered_active = False  # type: ignore[union-attr]
+    except SQLAlchemyError:
+        pass
+    conn.invalidate()
 
 
 class Session:
@@ -159,9 +177,11 @@ class Session:
 
 
 def _code(orig: Any) -> Any:
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int):  # PyMySQL: (errno, message); its sqlstate is too coarse
+        return args[0]
     if getattr(orig, "sqlstate", None):
         return orig.sqlstate
-    args = getattr(orig, "args", ())
     return args[0] if args else None
 
 

@@ -59,6 +59,11 @@ FIELDS = (
     SettingField("query", "Query", "textarea", required=True, default="SELECT ${MAP} FROM contacts",
                  help="One SELECT; ${MAP} becomes the mapped columns, e.g. "
                       "SELECT ${MAP} FROM crm_people WHERE type = 'customer'. Runs read-only."),
+    SettingField("identity", "Identify contacts by", "select", default="external_id",
+                 choices=("external_id", "external_id+name"), help=(
+        "external_id: the ID column is unique. external_id+name: ID and name together identify "
+        "a contact (e.g. SAP business partners with several contact persons); a renamed "
+        "contact is then a new contact.")),
     SettingField("field_map", "Field map", "json", required=True,
                  default='{"external_id": "id", "display_name": "name", "phone:work": "phone", '
                          '"email": "email"}', help=MAP_HELP),
@@ -74,6 +79,7 @@ class Config:
     query_timeout: int
     query: str
     field_map: FieldMap
+    id_with_name: bool = False
 
     @classmethod
     def load(cls, settings: Mapping[str, Any]) -> Config:
@@ -88,6 +94,7 @@ class Config:
             query_timeout=_seconds(settings, "query_timeout", 300),
             query=(settings.get("query") or "").strip(),
             field_map=field_map,
+            id_with_name=settings.get("identity") == "external_id+name",
         )
 
     @property
@@ -126,7 +133,7 @@ def pull(settings: Mapping[str, Any], cursor: str | None, ctx: PullContext) -> I
         columns, rows = session.run(sql, cfg.field_map.columns())
         row_plan = _plan(cfg, cfg.field_map, len(columns))
         for rows_read, values in enumerate(rows, 1):
-            yield _numbered(to_record(values, row_plan), rows_read)
+            yield _numbered(to_record(values, row_plan, cfg.id_with_name), rows_read)
     ctx.log(f"{PREFIX}{rows_read} rows read")
     yield SyncEnd(cursor=str(int(started)), full_snapshot=True)
 
@@ -171,7 +178,9 @@ def _sample(cfg: Config, field_map: FieldMap, sql: str, timeout: int) -> tuple[l
     with read_only(cfg.url, cfg.connect_timeout, timeout, limit=SAMPLE_ROWS) as session:
         columns, rows = session.run(sql, field_map.columns())
         row_plan = _plan(cfg, field_map, len(columns))
-        return columns, [_numbered(to_record(v, row_plan), n) for n, v in enumerate(islice(rows, SAMPLE_ROWS), 1)]
+        return columns, [
+            _numbered(to_record(v, row_plan, cfg.id_with_name), n) for n, v in enumerate(islice(rows, SAMPLE_ROWS), 1)
+        ]
 
 
 def _available_columns(cfg: Config, timeout: int) -> list[str] | None:
