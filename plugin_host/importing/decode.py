@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import BinaryIO
@@ -28,6 +29,8 @@ _MAGIC = (
 )
 
 Opener = Callable[[], BinaryIO]
+_ESCAPED = re.compile("[\udc80-\udcff]")
+_REAL_NON_ASCII = re.compile("[^\x00-\x7f\udc80-\udcff]")
 
 
 @dataclass
@@ -41,7 +44,7 @@ class DecodedSource:
 
     def open_text(self) -> io.TextIOWrapper:
         """A fresh text stream over the whole input (``newline=""`` as csv needs)."""
-        return io.TextIOWrapper(self.opener(), encoding=self.encoding, errors=_errors_for(self.encoding),
+        return io.TextIOWrapper(self.opener(), encoding=_codec(self.encoding), errors=_errors_for(self.encoding),
                                 newline="")
 
 
@@ -137,21 +140,21 @@ def _reject_binary(head: bytes) -> None:
 
 def _choose_8bit(opener: Opener, legacy: str) -> str:
     """``utf-8`` when valid; ``utf-8+<legacy>`` when mostly UTF-8 with stray bytes; else ``legacy``."""
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
-    saw_multibyte = False
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="surrogateescape")
+    invalid = multibyte = False
     with opener() as fp:
         while chunk := fp.read(CHUNK):
-            try:
-                saw_multibyte = not decoder.decode(chunk).isascii() or saw_multibyte
-            except UnicodeDecodeError:
+            text = decoder.decode(chunk)
+            if text.isascii():
+                continue
+            invalid = invalid or bool(_ESCAPED.search(text))
+            multibyte = multibyte or bool(_REAL_NON_ASCII.search(text))
+            if invalid and multibyte:
                 break
-        else:
-            try:
-                decoder.decode(b"", final=True)
-                return "utf-8"
-            except UnicodeDecodeError:
-                pass
-    return f"utf-8+{legacy}" if saw_multibyte else legacy
+        invalid = invalid or bool(_ESCAPED.search(decoder.decode(b"", final=True)))
+    if not invalid:
+        return "utf-8"
+    return f"utf-8+{legacy}" if multibyte else legacy
 
 
 def _errors_for(encoding: str) -> str:
