@@ -230,5 +230,7 @@ class ImportFormat:
     # ``build(cells) -> ContactRecord`` (preferred over ``row_to_record`` for large files);
     # ``merge_rows(previous, current)`` returns the merged record when ``current`` continues the
     # previous row's contact (multi-row layouts such as the PBX CSV export), else ``None``.
-    row_builder: Callable[[Sequence[str], Sequence[str | None], bool], Callable[[Sequence[str]], ContactRecord]] | None = None
+    row_builder: (
+        Callable[[Sequence[str], Sequence[str | None], bool], Callable[[Sequence[str]], ContactRecord]] | None
+    ) = None
     merge_rows: Callable[[ContactRecord, ContactRecord], ContactRecord | None] | None = None

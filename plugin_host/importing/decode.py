@@ -44,8 +44,9 @@ class DecodedSource:
 
     def open_text(self) -> io.TextIOWrapper:
         """A fresh text stream over the whole input (``newline=""`` as csv needs)."""
-        return io.TextIOWrapper(self.opener(), encoding=_codec(self.encoding), errors=_errors_for(self.encoding),
-                                newline="")
+        return io.TextIOWrapper(
+            self.opener(), encoding=_codec(self.encoding), errors=_errors_for(self.encoding), newline=""
+        )
 
 
 def opener_for(data: bytes | BinaryIO) -> Opener:

@@ -11,11 +11,26 @@ import vobject
 from plugin_host.importing.fields import FORMULA_TRIGGERS
 from plugin_host.records import ContactRecord
 
-PBX_HEADER = ("name", "last_name", "company", "contact_type", "phone", "phone_label", "email", "email_label",
-              "fbUserId", "notes")
+PBX_HEADER = (
+    "name",
+    "last_name",
+    "company",
+    "contact_type",
+    "phone",
+    "phone_label",
+    "email",
+    "email_label",
+    "fbUserId",
+    "notes",
+)
 _PHONE_CHARS = frozenset("0123456789 +-().#*/xXet")
-_VCARD_PHONE_TYPES = {"mobile": ["CELL"], "work": ["WORK", "VOICE"], "home": ["HOME", "VOICE"], "fax": ["FAX"],
-                      "other": ["VOICE"]}
+_VCARD_PHONE_TYPES = {
+    "mobile": ["CELL"],
+    "work": ["WORK", "VOICE"],
+    "home": ["HOME", "VOICE"],
+    "fax": ["FAX"],
+    "other": ["VOICE"],
+}
 _VCARD_EMAIL_TYPES = {"private": ["INTERNET", "HOME"], "business": ["INTERNET", "WORK"], "other": ["INTERNET"]}
 
 
@@ -67,25 +82,32 @@ def iter_pbx_csv(records: Iterable[ContactRecord], header: bool = True) -> Itera
 
 def write_pbx_csv(records: Iterable[ContactRecord], fp: TextIO) -> int:
     """Write the PBX CSV to ``fp`` (open it with ``newline=""``); returns the number of rows."""
-    count = -1
-    for count, text in enumerate(iter_pbx_csv(records)):
+    rows = -1
+    for text in iter_pbx_csv(records):
         fp.write(text)
-    return count
+        rows += 1
+    return rows
 
 
 def _pbx_rows(record: ContactRecord) -> Iterator[list[str]]:
     phones = record.phones or ()
     emails = record.emails or ()
-    ident = [neutralise(record.first_name), neutralise(record.last_name), neutralise(record.company),
-             record.contact_type or ""]
+    ident = [
+        neutralise(record.first_name),
+        neutralise(record.last_name),
+        neutralise(record.company),
+        record.contact_type or "",
+    ]
     for k in range(max(1, len(phones), len(emails))):
         phone = phones[k] if k < len(phones) else None
         email = emails[k] if k < len(emails) else None
         extra = [neutralise(record.fb_user_id), neutralise(record.notes)] if k == 0 else ["", ""]
         yield [
             *ident,
-            neutralise(phone.number, phone=True) if phone else "", phone.label if phone else "",
-            neutralise(email.address) if email else "", email.label if email else "",
+            neutralise(phone.number, phone=True) if phone else "",
+            phone.label if phone else "",
+            neutralise(email.address) if email else "",
+            email.label if email else "",
             *extra,
         ]
 
@@ -98,10 +120,11 @@ def iter_vcards(records: Iterable[ContactRecord]) -> Iterator[str]:
 
 def write_vcards(records: Iterable[ContactRecord], fp: TextIO) -> int:
     """Write vCard 3.0 cards to ``fp``; returns the number of cards."""
-    count = 0
-    for count, text in enumerate(iter_vcards(records), 1):
+    cards = 0
+    for text in iter_vcards(records):
         fp.write(text)
-    return count
+        cards += 1
+    return cards
 
 
 def _vcard(record: ContactRecord) -> vobject.base.Component:

@@ -19,9 +19,21 @@ from plugin_host.records import (
 )
 
 TEXT_TARGETS = (
-    "first_name", "last_name", "company", "title", "org_department", "preferred_channel", "language",
-    "timezone", "notes", "fb_user_id", "external_crm_id", "external_crm_provider", "department",
-    "assigned_to", "external_id",
+    "first_name",
+    "last_name",
+    "company",
+    "title",
+    "org_department",
+    "preferred_channel",
+    "language",
+    "timezone",
+    "notes",
+    "fb_user_id",
+    "external_crm_id",
+    "external_crm_provider",
+    "department",
+    "assigned_to",
+    "external_id",
 )
 ENUM_TARGETS: dict[str, tuple[str, ...]] = {
     "contact_type": CONTACT_TYPES,
@@ -34,11 +46,35 @@ PHONE_TARGETS = ("phone", "mobile", *(f"phone:{label}" for label in PHONE_LABELS
 EMAIL_TARGETS = ("email", *(f"email:{label}" for label in EMAIL_LABELS))
 VIRTUAL_TARGETS = ("_tag", "_list", "_full_name")
 TARGETS: tuple[str, ...] = (
-    "first_name", "last_name", "_full_name", "company", "contact_type", "title", "org_department",
-    "status", "acquisition_source", "preferred_channel", "language", "timezone", "notes", "fb_user_id",
-    "external_crm_id", "external_crm_provider", "opt_in_email", "opt_in_sms", "opt_in_whatsapp",
-    "visibility", "department", "assigned_to", *PHONE_TARGETS, "phone_label", *EMAIL_TARGETS,
-    "email_label", "external_id", "_tag", "_list",
+    "first_name",
+    "last_name",
+    "_full_name",
+    "company",
+    "contact_type",
+    "title",
+    "org_department",
+    "status",
+    "acquisition_source",
+    "preferred_channel",
+    "language",
+    "timezone",
+    "notes",
+    "fb_user_id",
+    "external_crm_id",
+    "external_crm_provider",
+    "opt_in_email",
+    "opt_in_sms",
+    "opt_in_whatsapp",
+    "visibility",
+    "department",
+    "assigned_to",
+    *PHONE_TARGETS,
+    "phone_label",
+    *EMAIL_TARGETS,
+    "email_label",
+    "external_id",
+    "_tag",
+    "_list",
 )
 """Every fixed target, in the order a mapping dropdown shows them; plus ``cf:<name>``; ``None`` = ignore."""
 
@@ -51,15 +87,39 @@ _ENUM_SYNONYMS = {
 _TRUE = frozenset({"1", "true", "yes", "y", "x", "on", "ja", "oui", "si", "sí", "opted in", "opt in", "wahr"})
 _FALSE = frozenset({"0", "false", "no", "n", "off", "nein", "non", "opted out", "opt out", "falsch"})
 _PHONE_LABEL_SYNONYMS = {
-    "cell": "mobile", "cellular": "mobile", "mobilephone": "mobile", "iphone": "mobile", "handy": "mobile",
-    "mobil": "mobile", "mobiltelefon": "mobile", "portable": "mobile", "business": "work", "office": "work",
-    "main": "work", "company": "work", "companymain": "work", "geschaftlich": "work", "bureau": "work",
-    "workfax": "fax", "homefax": "fax", "otherfax": "fax", "businessfax": "fax", "telefax": "fax",
-    "private": "home", "personal": "home", "privat": "home", "domicile": "home",
+    "cell": "mobile",
+    "cellular": "mobile",
+    "mobilephone": "mobile",
+    "iphone": "mobile",
+    "handy": "mobile",
+    "mobil": "mobile",
+    "mobiltelefon": "mobile",
+    "portable": "mobile",
+    "business": "work",
+    "office": "work",
+    "main": "work",
+    "company": "work",
+    "companymain": "work",
+    "geschaftlich": "work",
+    "bureau": "work",
+    "workfax": "fax",
+    "homefax": "fax",
+    "otherfax": "fax",
+    "businessfax": "fax",
+    "telefax": "fax",
+    "private": "home",
+    "personal": "home",
+    "privat": "home",
+    "domicile": "home",
 }
 _EMAIL_LABEL_SYNONYMS = {
-    "home": "private", "personal": "private", "privat": "private", "work": "business", "office": "business",
-    "geschaftlich": "business", "internet": "other",
+    "home": "private",
+    "personal": "private",
+    "privat": "private",
+    "work": "business",
+    "office": "business",
+    "geschaftlich": "business",
+    "internet": "other",
 }
 FORMULA_TRIGGERS = frozenset("=+-@\t\r")
 
@@ -194,7 +254,21 @@ def build_record(
 
 
 __all__ = [
-    "BOOL_TARGETS", "EMAIL_TARGETS", "ENUM_TARGETS", "PHONE_TARGETS", "TARGETS", "TEXT_TARGETS", "RowOptions",
-    "build_record", "email_label_of", "is_target", "make_row_builder", "parse_bool", "parse_enum",
-    "phone_label_of", "split_full_name", "suggest_mapping", "unneutralise",
+    "BOOL_TARGETS",
+    "EMAIL_TARGETS",
+    "ENUM_TARGETS",
+    "PHONE_TARGETS",
+    "TARGETS",
+    "TEXT_TARGETS",
+    "RowOptions",
+    "build_record",
+    "email_label_of",
+    "is_target",
+    "make_row_builder",
+    "parse_bool",
+    "parse_enum",
+    "phone_label_of",
+    "split_full_name",
+    "suggest_mapping",
+    "unneutralise",
 ]

@@ -17,8 +17,9 @@ from plugin_host.records import ContactRecord, ImportFormat
 
 DEFAULT_MAX_CELL_CHARS = 4 * 1024 * 1024
 TEXT_HEADER = ("Card", "Name", "Company", "Phones", "E-mails")
-_IDENTITY_TARGETS = frozenset({"first_name", "last_name", "_full_name", "company", "external_id",
-                               "external_crm_id", "email", "phone", "mobile"})
+_IDENTITY_TARGETS = frozenset(
+    {"first_name", "last_name", "_full_name", "company", "external_id", "external_crm_id", "email", "phone", "mobile"}
+)
 
 
 class ImportRow(NamedTuple):
@@ -59,8 +60,12 @@ class Preview:
         """JSON-ready form (rows as dicts; records as plain dicts)."""
         data = asdict(self)
         data["rows"] = [
-            {"row_number": r.row_number, "cells": list(r.cells), "error": r.error,
-             "record": asdict(r.record) if r.record else None}
+            {
+                "row_number": r.row_number,
+                "cells": list(r.cells),
+                "error": r.error,
+                "record": asdict(r.record) if r.record else None,
+            }
             for r in self.rows
         ]
         return data
@@ -103,21 +108,33 @@ class ParsedImport:
             return None
         if not any(t in _IDENTITY_TARGETS or (t or "").startswith(("phone:", "email:")) for t in self.mapping):
             names = ", ".join(repr(h) for h in self.header[:12]) + (", ..." if len(self.header) > 12 else "")
-            return (f"No column is mapped to a name, company, phone, e-mail or id: the header ({names}) "
-                    "matches no known format or field. Map the columns by hand.")
+            return (
+                f"No column is mapped to a name, company, phone, e-mail or id: the header ({names}) "
+                "matches no known format or field. Map the columns by hand."
+            )
         return None
 
     def preview(self, n: int = 5) -> Preview:
         """Headers, up to ``n`` sample values per column, targets in effect, the first ``n`` rows."""
         rows = tuple(itertools.islice(self._rows(check=False), n))
-        samples = [tuple(r.cells[i] for r in rows if i < len(r.cells) and r.cells[i].strip())
-                   for i in range(len(self.header))]
-        columns = tuple(ColumnPreview(i, h, samples[i], None if self.is_text else self.mapping[i])
-                        for i, h in enumerate(self.header))
+        samples = [
+            tuple(r.cells[i] for r in rows if i < len(r.cells) and r.cells[i].strip()) for i in range(len(self.header))
+        ]
+        columns = tuple(
+            ColumnPreview(i, h, samples[i], None if self.is_text else self.mapping[i])
+            for i, h in enumerate(self.header)
+        )
         problem = self.mapping_problem()
         return Preview(
-            self.format, self.format_def.label, self.encoding, self.delimiter,
-            DELIMITER_NAMES.get(self.delimiter or ""), self.has_header, self.header, columns, rows,
+            self.format,
+            self.format_def.label,
+            self.encoding,
+            self.delimiter,
+            DELIMITER_NAMES.get(self.delimiter or ""),
+            self.has_header,
+            self.header,
+            columns,
+            rows,
             tuple(self.warnings + ([problem] if problem else [])),
         )
 
@@ -169,8 +186,10 @@ class ParsedImport:
 
     def _csv_error(self, row_number: int, line: int, exc: csv.Error) -> str:
         if "field larger than field limit" in str(exc):
-            return (f"Row {row_number} (line {line}): a cell is longer than the limit of {self.max_cell_chars:,} "
-                    "characters. The file may contain an unbalanced quote; nothing after it was read.")
+            return (
+                f"Row {row_number} (line {line}): a cell is longer than the limit of {self.max_cell_chars:,} "
+                "characters. The file may contain an unbalanced quote; nothing after it was read."
+            )
         return f"Row {row_number} (line {line}): the CSV structure is broken ({exc})."
 
     def _builder(self) -> Callable[[Sequence[str]], ContactRecord]:
@@ -207,14 +226,21 @@ def _ragged(row_number: int, cells: list[str], mapping: tuple[str | None, ...]) 
     width = len(mapping)
     if len(cells) > width and not any(c.strip() for c in cells[width:]):
         return None
-    if len(cells) < width and not any(mapping[len(cells):]):
+    if len(cells) < width and not any(mapping[len(cells) :]):
         return None
     return f"Row {row_number} has {len(cells)} cells but the header has {width} columns."
 
 
 def _nothing_to_import(record: ContactRecord) -> str | None:
-    if (record.first_name or record.last_name or record.company or record.phones or record.emails
-            or record.external_id or record.external_crm_id):
+    if (
+        record.first_name
+        or record.last_name
+        or record.company
+        or record.phones
+        or record.emails
+        or record.external_id
+        or record.external_crm_id
+    ):
         return None
     return "nothing to import: no name, company, phone, e-mail or id"
 
@@ -228,8 +254,9 @@ def _summary(ref: str, record: ContactRecord | None) -> tuple[str, ...]:
     return (ref, name, record.company or "", phones, emails)
 
 
-def _merged(rows: Iterator[ImportRow], merge: Callable[[ContactRecord, ContactRecord], ContactRecord | None]
-            ) -> Iterator[ImportRow]:
+def _merged(
+    rows: Iterator[ImportRow], merge: Callable[[ContactRecord, ContactRecord], ContactRecord | None]
+) -> Iterator[ImportRow]:
     """Fold continuation rows into the row before them (one row of lookahead)."""
     pending: ImportRow | None = None
     for row in rows:
@@ -274,16 +301,31 @@ def open_import(
     if fmt is None and has_header:
         fmt = best_format(formats, "text", None, source.sample)
     if fmt is not None and fmt.kind == "text":
-        return ParsedImport(source, fmt, delimiter=None, has_header=True, header=TEXT_HEADER,
-                            mapping=(None,) * len(TEXT_HEADER), blank_clears=blank_clears,
-                            max_cell_chars=max_cell_chars)
+        return ParsedImport(
+            source,
+            fmt,
+            delimiter=None,
+            has_header=True,
+            header=TEXT_HEADER,
+            mapping=(None,) * len(TEXT_HEADER),
+            blank_clears=blank_clears,
+            max_cell_chars=max_cell_chars,
+        )
     delim = detect_delimiter(source.sample, delimiter or (fmt.delimiter if fmt else None))
     header = column_names(_first_row(source, delim, max_cell_chars), has_header)
     if fmt is None:
         fmt = _csv_format(formats, header if has_header else None, source.sample)
     chosen = _mapping(fmt, header, has_header, mapping)
-    return ParsedImport(source, fmt, delimiter=delim, has_header=has_header, header=header, mapping=chosen,
-                        blank_clears=blank_clears, max_cell_chars=max_cell_chars)
+    return ParsedImport(
+        source,
+        fmt,
+        delimiter=delim,
+        has_header=has_header,
+        header=header,
+        mapping=chosen,
+        blank_clears=blank_clears,
+        max_cell_chars=max_cell_chars,
+    )
 
 
 def _first_row(source: DecodedSource, delimiter: str, max_cell_chars: int) -> list[str]:
@@ -309,8 +351,9 @@ def _csv_format(formats: Sequence[ImportFormat], header: Sequence[str] | None, s
         raise ImportFileError(f"The file matches no import format (header: {names}).") from None
 
 
-def _mapping(fmt: ImportFormat, header: tuple[str, ...], has_header: bool,
-             override: Sequence[str | None] | None) -> tuple[str | None, ...]:
+def _mapping(
+    fmt: ImportFormat, header: tuple[str, ...], has_header: bool, override: Sequence[str | None] | None
+) -> tuple[str | None, ...]:
     if override is not None:
         return _checked_mapping(header, override)
     if not has_header:

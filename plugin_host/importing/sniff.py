@@ -22,7 +22,7 @@ def parse_delimiter(value: str | None) -> str | None:
         return value
     if value.lower() in _ALIASES:
         return _ALIASES[value.lower()]
-    if len(value) == 1 and value not in "\"\r\n":
+    if len(value) == 1 and value not in '"\r\n':
         return value
     raise ImportFileError(f"Unsupported delimiter {value!r}: use comma, semicolon, tab or pipe.")
 

@@ -24,6 +24,11 @@ def detect(header: Sequence[str] | None, sample: str) -> int:
 def import_format() -> ImportFormat:
     """The registered format record (rows go through the host's generic builder)."""
     return ImportFormat(
-        name=NAME, label="CSV (any columns)", kind="csv", detect=detect, suggest_mapping=suggest_mapping,
-        extensions=(".csv", ".txt", ".tsv"), priority=1000,
+        name=NAME,
+        label="CSV (any columns)",
+        kind="csv",
+        detect=detect,
+        suggest_mapping=suggest_mapping,
+        extensions=(".csv", ".txt", ".tsv"),
+        priority=1000,
     )

@@ -12,13 +12,35 @@ from plugin_host.records import ContactRecord, ImportFormat
 NAME = "google_csv"
 _GROUP = re.compile(r"^(phone|email)\d+(label|type|value)$")
 _FIELDS = {
-    "firstname": "first_name", "givenname": "first_name", "lastname": "last_name", "familyname": "last_name",
-    "name": "_full_name", "organizationname": "company", "organization1name": "company",
-    "organizationtitle": "title", "organization1title": "title", "organizationdepartment": "org_department",
-    "organization1department": "org_department", "notes": "notes", "labels": "_tag", "groupmembership": "_tag",
+    "firstname": "first_name",
+    "givenname": "first_name",
+    "lastname": "last_name",
+    "familyname": "last_name",
+    "name": "_full_name",
+    "organizationname": "company",
+    "organization1name": "company",
+    "organizationtitle": "title",
+    "organization1title": "title",
+    "organizationdepartment": "org_department",
+    "organization1department": "org_department",
+    "notes": "notes",
+    "labels": "_tag",
+    "groupmembership": "_tag",
 }
-_SIGNATURE = frozenset({"givenname", "familyname", "groupmembership", "organizationname", "organization1name",
-                        "fileas", "labels", "phoneticfirstname", "additionalname", "yominame"})
+_SIGNATURE = frozenset(
+    {
+        "givenname",
+        "familyname",
+        "groupmembership",
+        "organizationname",
+        "organization1name",
+        "fileas",
+        "labels",
+        "phoneticfirstname",
+        "additionalname",
+        "yominame",
+    }
+)
 # Several values share a cell joined by " ::: "; a label starting with "* " marks the primary value
 # and a group starting with "* " is a Google system group (myContacts, starred), not a user tag.
 OPTIONS = RowOptions(default_phone_label="other", multi_value_sep=" ::: ", primary_mark="* ", drop_marked_tags=True)
@@ -59,6 +81,12 @@ def row_builder(
 def import_format() -> ImportFormat:
     """The registered format record."""
     return ImportFormat(
-        name=NAME, label="Google Contacts CSV", kind="csv", detect=detect, suggest_mapping=suggest_mapping,
-        row_builder=row_builder, extensions=(".csv",), priority=20,
+        name=NAME,
+        label="Google Contacts CSV",
+        kind="csv",
+        detect=detect,
+        suggest_mapping=suggest_mapping,
+        row_builder=row_builder,
+        extensions=(".csv",),
+        priority=20,
     )

@@ -14,25 +14,68 @@ NAME = "outlook_csv"
 # so columns are matched by localized name, never by position. Each phone column carries its label.
 _PHONES = {
     "work": (
-        "Business Phone", "Business Phone 2", "Company Main Phone", "Telefon geschäftlich",
-        "Telefon geschäftlich 2", "Telefon Firma", "Téléphone (bureau)", "Téléphone 2 (bureau)",
+        "Business Phone",
+        "Business Phone 2",
+        "Company Main Phone",
+        "Telefon geschäftlich",
+        "Telefon geschäftlich 2",
+        "Telefon Firma",
+        "Téléphone (bureau)",
+        "Téléphone 2 (bureau)",
         "Téléphone société",
     ),
     "home": (
-        "Home Phone", "Home Phone 2", "Telefon privat", "Telefon privat 2", "Téléphone (domicile)",
+        "Home Phone",
+        "Home Phone 2",
+        "Telefon privat",
+        "Telefon privat 2",
+        "Téléphone (domicile)",
         "Téléphone 2 (domicile)",
     ),
-    "mobile": ("Mobile Phone", "Car Phone", "Mobiltelefon", "Mobiltelefon 2", "Autotelefon", "Tél. mobile",
-               "Téléphone (voiture)"),
+    "mobile": (
+        "Mobile Phone",
+        "Car Phone",
+        "Mobiltelefon",
+        "Mobiltelefon 2",
+        "Autotelefon",
+        "Tél. mobile",
+        "Téléphone (voiture)",
+    ),
     "fax": (
-        "Business Fax", "Home Fax", "Other Fax", "Fax geschäftlich", "Fax privat", "Weiteres Fax",
-        "Télécopie (bureau)", "Télécopie (domicile)", "Télécopie (autre)",
+        "Business Fax",
+        "Home Fax",
+        "Other Fax",
+        "Fax geschäftlich",
+        "Fax privat",
+        "Weiteres Fax",
+        "Télécopie (bureau)",
+        "Télécopie (domicile)",
+        "Télécopie (autre)",
     ),
     "other": (
-        "Assistant's Phone", "Callback", "ISDN", "Other Phone", "Pager", "Primary Phone", "Radio Phone",
-        "TTY/TDD Phone", "Telex", "Telefon Assistent", "Rückmeldung", "Weiteres Telefon", "Haupttelefon",
-        "Telefon für Hörbehinderte", "Téléphone de l'assistant(e)", "Rappel", "RNIS", "Téléphone (autre)",
-        "Récepteur de radiomessagerie", "Téléphone principal", "Radiotéléphone", "Téléphone TDD/TTY", "Télex",
+        "Assistant's Phone",
+        "Callback",
+        "ISDN",
+        "Other Phone",
+        "Pager",
+        "Primary Phone",
+        "Radio Phone",
+        "TTY/TDD Phone",
+        "Telex",
+        "Telefon Assistent",
+        "Rückmeldung",
+        "Weiteres Telefon",
+        "Haupttelefon",
+        "Telefon für Hörbehinderte",
+        "Téléphone de l'assistant(e)",
+        "Rappel",
+        "RNIS",
+        "Téléphone (autre)",
+        "Récepteur de radiomessagerie",
+        "Téléphone principal",
+        "Radiotéléphone",
+        "Téléphone TDD/TTY",
+        "Télex",
     ),
 }
 _FIELDS = {
@@ -46,23 +89,58 @@ _FIELDS = {
     "_tag": ("Categories", "Kategorien", "Catégories"),
     "language": ("Language", "Sprache", "Langue"),
     "email": (
-        "E-mail Address", "E-mail 2 Address", "E-mail 3 Address", "E-Mail-Adresse", "E-Mail 2: Adresse",
-        "E-Mail 3: Adresse", "Adresse de messagerie", "Adresse de messagerie 2", "Adresse de messagerie 3",
+        "E-mail Address",
+        "E-mail 2 Address",
+        "E-mail 3 Address",
+        "E-Mail-Adresse",
+        "E-Mail 2: Adresse",
+        "E-Mail 3: Adresse",
+        "Adresse de messagerie",
+        "Adresse de messagerie 2",
+        "Adresse de messagerie 3",
     ),
 }
 _SIGNATURE_EXTRA = (
-    "E-mail Type", "E-mail Display Name", "Business Street", "Business City", "Business Postal Code",
-    "Business Country/Region", "Home Street", "Home City", "Home Country/Region", "Office Location", "IMAddress",
-    "Given Yomi", "Surname Yomi", "E-Mail-Typ", "E-Mail: Angezeigter Name", "Straße geschäftlich",
-    "Ort geschäftlich", "Postleitzahl geschäftlich", "Land/Region geschäftlich", "Straße privat", "Ort privat",
-    "Postleitzahl privat", "Bundesland privat", "Land/Region privat", "Type de messagerie", "Rue (bureau)",
-    "Ville (bureau)", "Code postal (bureau)", "Rue (domicile)", "Ville (domicile)", "Code postal (domicile)",
+    "E-mail Type",
+    "E-mail Display Name",
+    "Business Street",
+    "Business City",
+    "Business Postal Code",
+    "Business Country/Region",
+    "Home Street",
+    "Home City",
+    "Home Country/Region",
+    "Office Location",
+    "IMAddress",
+    "Given Yomi",
+    "Surname Yomi",
+    "E-Mail-Typ",
+    "E-Mail: Angezeigter Name",
+    "Straße geschäftlich",
+    "Ort geschäftlich",
+    "Postleitzahl geschäftlich",
+    "Land/Region geschäftlich",
+    "Straße privat",
+    "Ort privat",
+    "Postleitzahl privat",
+    "Bundesland privat",
+    "Land/Region privat",
+    "Type de messagerie",
+    "Rue (bureau)",
+    "Ville (bureau)",
+    "Code postal (bureau)",
+    "Rue (domicile)",
+    "Ville (domicile)",
+    "Code postal (domicile)",
 )
 
 MAPPING: dict[str, str] = {header_key(h): f"phone:{label}" for label, hs in _PHONES.items() for h in hs}
 MAPPING.update({header_key(h): target for target, hs in _FIELDS.items() for h in hs})
-_GENERIC_NAMES = {header_key(h) for target in ("first_name", "last_name", "_full_name", "company",
-                                               "org_department", "notes", "language") for h in _FIELDS[target]}
+_GENERIC_NAMES = {
+    header_key(h)
+    for target in ("first_name", "last_name", "_full_name", "company", "org_department", "notes", "language")
+    for h in _FIELDS[target]
+}
 SIGNATURE = frozenset(
     ({k for k in MAPPING if k not in _GENERIC_NAMES} | {header_key(h) for h in _SIGNATURE_EXTRA})
     - {header_key(h) for h in ("Pager", "ISDN", "Position", "Service", "Name")}
@@ -93,6 +171,12 @@ def row_builder(
 def import_format() -> ImportFormat:
     """The registered format record."""
     return ImportFormat(
-        name=NAME, label="Outlook / Outlook.com / Windows Live Mail CSV", kind="csv", detect=detect,
-        suggest_mapping=suggest_mapping, row_builder=row_builder, extensions=(".csv",), priority=20,
+        name=NAME,
+        label="Outlook / Outlook.com / Windows Live Mail CSV",
+        kind="csv",
+        detect=detect,
+        suggest_mapping=suggest_mapping,
+        row_builder=row_builder,
+        extensions=(".csv",),
+        priority=20,
     )

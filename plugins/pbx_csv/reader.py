@@ -11,9 +11,16 @@ from plugin_host.records import ContactRecord, ImportFormat
 
 NAME = "pbx_csv"
 MAPPING: dict[str, str] = {
-    "name": "first_name", "last_name": "last_name", "company": "company", "contact_type": "contact_type",
-    "phone": "phone", "phone_label": "phone_label", "email": "email", "email_label": "email_label",
-    "fbuserid": "fb_user_id", "notes": "notes",
+    "name": "first_name",
+    "last_name": "last_name",
+    "company": "company",
+    "contact_type": "contact_type",
+    "phone": "phone",
+    "phone_label": "phone_label",
+    "email": "email",
+    "email_label": "email_label",
+    "fbuserid": "fb_user_id",
+    "notes": "notes",
 }
 # Vendor rules: an unknown or absent label is "other", an unknown contact type is "customer".
 OPTIONS = RowOptions(default_phone_label="other", default_email_label="other", lenient_contact_type=True)
@@ -49,7 +56,11 @@ def merge_rows(previous: ContactRecord, current: ContactRecord) -> ContactRecord
     fbUserId, would be merged too: the layout has no id column to tell them apart.
     """
     same = (previous.first_name, previous.last_name, previous.company, previous.contact_type) == (
-        current.first_name, current.last_name, current.company, current.contact_type)
+        current.first_name,
+        current.last_name,
+        current.company,
+        current.contact_type,
+    )
     if not same or current.notes or current.fb_user_id or not (current.phones or current.emails):
         return None
     phones = _union(previous.phones, current.phones)
@@ -66,6 +77,13 @@ def _union(a: tuple | None, b: tuple | None) -> tuple | None:
 def import_format() -> ImportFormat:
     """The registered format record."""
     return ImportFormat(
-        name=NAME, label="PBX contacts CSV", kind="csv", detect=detect, suggest_mapping=suggest_mapping,
-        row_builder=row_builder, merge_rows=merge_rows, extensions=(".csv",), priority=10,
+        name=NAME,
+        label="PBX contacts CSV",
+        kind="csv",
+        detect=detect,
+        suggest_mapping=suggest_mapping,
+        row_builder=row_builder,
+        merge_rows=merge_rows,
+        extensions=(".csv",),
+        priority=10,
     )

@@ -20,8 +20,16 @@ _FN = re.compile(r"^(?:[\w-]+\.)?FN[;:](?:[^:\r\n]*:)?(.*)$", re.I | re.M)
 # Binary or irrelevant properties: dropped before parsing (broken base64 photos and Lotus Notes'
 # PROFILE line make vobject reject otherwise readable cards).
 _DROP = frozenset({"PHOTO", "LOGO", "SOUND", "KEY", "PROFILE", "AGENT"})
-_PHONE_TYPES = (("fax", "fax"), ("cell", "mobile"), ("iphone", "mobile"), ("mobile", "mobile"),
-                ("pager", "other"), ("work", "work"), ("main", "work"), ("home", "home"))
+_PHONE_TYPES = (
+    ("fax", "fax"),
+    ("cell", "mobile"),
+    ("iphone", "mobile"),
+    ("mobile", "mobile"),
+    ("pager", "other"),
+    ("work", "work"),
+    ("main", "work"),
+    ("home", "home"),
+)
 
 
 def detect(header: Sequence[str] | None, sample: str) -> int:
@@ -68,9 +76,16 @@ def _record(body: str) -> ContactRecord:
     first, last = _names(card)
     company, department = _org(card)
     return ContactRecord(
-        first_name=first, last_name=last, company=company, org_department=department,
-        title=_text(card, "title"), notes=_notes(card), phones=_phones(card) or None,
-        emails=_emails(card) or None, tags=_tags(card), external_id=_text(card, "uid"),
+        first_name=first,
+        last_name=last,
+        company=company,
+        org_department=department,
+        title=_text(card, "title"),
+        notes=_notes(card),
+        phones=_phones(card) or None,
+        emails=_emails(card) or None,
+        tags=_tags(card),
+        external_id=_text(card, "uid"),
     )
 
 
@@ -109,8 +124,11 @@ def _is_qp(line: str) -> bool:
 def _decode_qp(line: str) -> str:
     """Decode a quoted-printable value with its CHARSET (fallback cp1252) and drop the params."""
     head, _, value = line.partition(":")
-    params = [p for p in head.split(";") if not p.upper().startswith(("ENCODING=", "CHARSET="))
-              and p.upper() != "QUOTED-PRINTABLE"]
+    params = [
+        p
+        for p in head.split(";")
+        if not p.upper().startswith(("ENCODING=", "CHARSET=")) and p.upper() != "QUOTED-PRINTABLE"
+    ]
     charset = next((p.split("=", 1)[1] for p in head.split(";") if p.upper().startswith("CHARSET=")), "utf-8")
     raw = quopri.decodestring(value.encode("utf-8"))
     try:
@@ -231,6 +249,11 @@ def _tags(card: vobject.base.Component) -> tuple[str, ...] | None:
 def import_format() -> ImportFormat:
     """The registered format record."""
     return ImportFormat(
-        name=NAME, label="vCard (.vcf)", kind="text", detect=detect, read_text=read_cards,
-        extensions=(".vcf", ".vcard"), priority=10,
+        name=NAME,
+        label="vCard (.vcf)",
+        kind="text",
+        detect=detect,
+        read_text=read_cards,
+        extensions=(".vcf", ".vcard"),
+        priority=10,
     )

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from importing_support import BUILTINS
-
 import pytest
+from importing_support import BUILTINS
 
 from plugin_host.importing import open_import
 

@@ -19,8 +19,12 @@ def test_empty_file(formats):
 
 @pytest.mark.parametrize(
     ("data", "what"),
-    [(b"PK\x03\x04\x14\x00rest", "Excel workbook"), (b"\xd0\xcf\x11\xe0\xa1\xb1", "xls"),
-     (b"name,x\x00\x00\x01\x02\xff", "NUL bytes"), (b"%PDF-1.7\n", "PDF")],
+    [
+        (b"PK\x03\x04\x14\x00rest", "Excel workbook"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1", "xls"),
+        (b"name,x\x00\x00\x01\x02\xff", "NUL bytes"),
+        (b"%PDF-1.7\n", "PDF"),
+    ],
 )
 def test_binary_files(formats, data, what):
     with pytest.raises(ImportFileError, match=what):
@@ -29,8 +33,11 @@ def test_binary_files(formats, data, what):
 
 def test_utf16_with_bom_and_without(records):
     text = PBX + "Zoë,Ørsted,Å AB,lead,+4512345678,mobile,z@a.dk,business,,\r\n"
-    for data in (codecs.BOM_UTF16_LE + text.encode("utf-16-le"), codecs.BOM_UTF16_BE + text.encode("utf-16-be"),
-                 text.encode("utf-16-be")):
+    for data in (
+        codecs.BOM_UTF16_LE + text.encode("utf-16-le"),
+        codecs.BOM_UTF16_BE + text.encode("utf-16-be"),
+        text.encode("utf-16-be"),
+    ):
         [rec] = records(data)
         assert (rec.first_name, rec.last_name, rec.company) == ("Zoë", "Ørsted", "Å AB")
 
@@ -47,7 +54,9 @@ def test_other_legacy_code_page(read):
 
 
 def test_undefined_legacy_byte_is_a_file_error_not_a_dropped_char(formats):
-    with pytest.raises(ImportFileError, match=r"cannot be read as cp1252: byte 0x81 at offset 100 .*No character was dropped"):
+    with pytest.raises(
+        ImportFileError, match=r"cannot be read as cp1252: byte 0x81 at offset 100 .*No character was dropped"
+    ):
         open_import((PBX + "A,B,,,,,,,,x").encode("ascii") + b"\x81\r\n", formats)
 
 
@@ -74,12 +83,15 @@ def test_header_matching_nothing_is_named(formats):
 
 def test_header_matching_nothing_without_generic_format(formats):
     only_pbx = [f for f in formats if f.name == "pbx_csv"]
-    with pytest.raises(ImportFileError, match="matches no import format.*'foo'"):
+    with pytest.raises(ImportFileError, match=r"matches no import format.*'foo'"):
         open_import(b"foo,bar\r\n1,2\r\n", only_pbx)
 
 
 def test_ragged_rows_are_row_errors(read):
-    data = PBX + "Ann,Lee,,,,,,,,\r\nToo,Few,cells\r\nToo,Many,,,,,,,,,extra\r\nTrailing,Comma,,,,,,,,,\r\nBob,Ray,,,,,,,,\r\n"
+    data = (
+        PBX
+        + "Ann,Lee,,,,,,,,\r\nToo,Few,cells\r\nToo,Many,,,,,,,,,extra\r\nTrailing,Comma,,,,,,,,,\r\nBob,Ray,,,,,,,,\r\n"
+    )
     _, rows = read(data.encode())
     assert [r.row_number for r in rows] == [2, 3, 4, 5, 6]
     assert rows[1].error == "Row 3 has 3 cells but the header has 10 columns." and rows[1].record is None
@@ -116,7 +128,7 @@ def test_cell_above_the_cap_is_a_clear_file_error(formats):
 
 
 def test_unknown_format_name_and_bad_mapping(formats):
-    with pytest.raises(ImportFileError, match="Unknown import format 'xlsx'.*pbx_csv"):
+    with pytest.raises(ImportFileError, match=r"Unknown import format 'xlsx'.*pbx_csv"):
         open_import(PBX.encode(), formats, format_name="xlsx")
     with pytest.raises(ImportFileError, match="mapping has 2 targets but the file has 10 columns"):
         open_import(PBX.encode(), formats, mapping=["first_name", None])

@@ -18,18 +18,25 @@ def test_outlook_english_desktop(read):
     assert (peter.first_name, peter.last_name, peter.company) == ("Peter", "O'Neil", "Contoso Ltd")
     assert (peter.title, peter.org_department) == ("Account Manager", "Sales")  # "Title" (Mr.) is ignored
     assert set(peter.phones) == {
-        PhoneIn("+1 425 555 0100", "work"), PhoneIn("+1 425 555 0199", "fax"), PhoneIn("(425) 555-0111", "home"),
-        PhoneIn("+1 425 555 0122", "mobile"), PhoneIn("425 555 0133", "mobile"), PhoneIn("425 555 0144", "other"),
+        PhoneIn("+1 425 555 0100", "work"),
+        PhoneIn("+1 425 555 0199", "fax"),
+        PhoneIn("(425) 555-0111", "home"),
+        PhoneIn("+1 425 555 0122", "mobile"),
+        PhoneIn("425 555 0133", "mobile"),
+        PhoneIn("425 555 0144", "other"),
     }
     assert peter.emails == (
-        EmailIn("peter@contoso.com", "other"), EmailIn("peter.oneil@example.net", "other"),
+        EmailIn("peter@contoso.com", "other"),
+        EmailIn("peter.oneil@example.net", "other"),
         EmailIn("p@example.org", "other"),
     )
     assert peter.notes == "Met at the fair.\nCall back in May."
     assert peter.tags == ("Customers", "VIP")
     assert (zoe.first_name, zoe.last_name, zoe.notes) == ("Zoë", "Brontë", None)
     assert set(zoe.phones) == {
-        PhoneIn("020 7946 0000", "work"), PhoneIn("020 7946 0001", "other"), PhoneIn("020 7946 0002", "fax"),
+        PhoneIn("020 7946 0000", "work"),
+        PhoneIn("020 7946 0001", "other"),
+        PhoneIn("020 7946 0002", "fax"),
         PhoneIn("020 7946 0003", "other"),
     }
 
@@ -50,7 +57,9 @@ def test_outlook_com(records, read):
     [ana] = records(data)
     assert (ana.first_name, ana.last_name, ana.company, ana.title) == ("Ana", "García", "Fabrikam", "CTO")
     assert ana.phones == (
-        PhoneIn("+34 912 345 678", "home"), PhoneIn("+34 913 000 000", "work"), PhoneIn("+34 612 345 678", "mobile"),
+        PhoneIn("+34 912 345 678", "home"),
+        PhoneIn("+34 913 000 000", "work"),
+        PhoneIn("+34 612 345 678", "mobile"),
     )
     assert ana.emails == (EmailIn("ana@fabrikam.es", "other"),) and ana.notes == "Prefers WhatsApp"
 
@@ -63,7 +72,9 @@ def test_outlook_french_cp1252_semicolon(read):
     assert (rec.first_name, rec.last_name, rec.company) == ("Élodie", "Lefèvre", "Café Noël SARL")
     assert (rec.title, rec.org_department, rec.tags) == ("Acheteuse", "Achats", ("Fournisseurs",))
     assert set(rec.phones) == {
-        PhoneIn("01 23 45 67 89", "work"), PhoneIn("06 12 34 56 78", "mobile"), PhoneIn("01 23 45 67 00", "fax"),
+        PhoneIn("01 23 45 67 89", "work"),
+        PhoneIn("06 12 34 56 78", "mobile"),
+        PhoneIn("01 23 45 67 00", "fax"),
         PhoneIn("01 98 76 54 32", "home"),
     }
     assert rec.emails == (EmailIn("elodie@cafe-noel.fr", "other"),) and rec.notes == "Ligne 1\nLigne 2"
@@ -73,16 +84,33 @@ def test_outlook_german_phone_columns(records):
     real = (SHARED_DATA / "real" / "outlook_importer" / "outlook_2007_de.csv").read_text("utf-8")
     header = next(csv.reader(io.StringIO(real)))
     cells = dict.fromkeys(header, "")
-    cells.update({"Vorname": "Jörg", "Nachname": "Weiß", "Firma": "Bäckerei Weiß", "Position": "Inhaber",
-                  "Abteilung": "Leitung", "Mobiltelefon": "0171 2345678", "Telefon privat": "030 1234567",
-                  "Fax geschäftlich": "030 7654321", "Haupttelefon": "030 111", "E-Mail 2: Adresse": "j@weiss.de",
-                  "Geburtstag": "0.0.00", "Kategorien": "Lieferant", "Notizen": "Erste Zeile\r\nZweite Zeile"})
+    cells.update(
+        {
+            "Vorname": "Jörg",
+            "Nachname": "Weiß",
+            "Firma": "Bäckerei Weiß",
+            "Position": "Inhaber",
+            "Abteilung": "Leitung",
+            "Mobiltelefon": "0171 2345678",
+            "Telefon privat": "030 1234567",
+            "Fax geschäftlich": "030 7654321",
+            "Haupttelefon": "030 111",
+            "E-Mail 2: Adresse": "j@weiss.de",
+            "Geburtstag": "0.0.00",
+            "Kategorien": "Lieferant",
+            "Notizen": "Erste Zeile\r\nZweite Zeile",
+        }
+    )
     buf = io.StringIO()
     csv.writer(buf, quoting=csv.QUOTE_ALL).writerows([header, [cells[h] for h in header]])
     [rec] = records(buf.getvalue().encode("utf-8"))
     assert (rec.first_name, rec.last_name, rec.company, rec.title) == ("Jörg", "Weiß", "Bäckerei Weiß", "Inhaber")
-    assert set(rec.phones) == {PhoneIn("0171 2345678", "mobile"), PhoneIn("030 1234567", "home"),
-                               PhoneIn("030 7654321", "fax"), PhoneIn("030 111", "other")}
+    assert set(rec.phones) == {
+        PhoneIn("0171 2345678", "mobile"),
+        PhoneIn("030 1234567", "home"),
+        PhoneIn("030 7654321", "fax"),
+        PhoneIn("030 111", "other"),
+    }
     assert rec.emails == (EmailIn("j@weiss.de", "other"),)
     assert rec.notes == "Erste Zeile\nZweite Zeile" and rec.tags == ("Lieferant",)
 
@@ -95,8 +123,11 @@ def test_google_new_format(read):
     assert (jurg.first_name, jurg.last_name, jurg.company) == ("Jürg", "Müller", "Bärn AG")
     assert (jurg.title, jurg.org_department, jurg.notes) == ("Leiter", "Einkauf", "Zeile 1\nZeile 2")
     assert jurg.phones == (PhoneIn("+41319280960", "mobile"), PhoneIn("+41792648866", "mobile"))
-    assert jurg.emails == (EmailIn("juerg@baern.ch", "business"), EmailIn("jm@example.ch", "private"),
-                           EmailIn("juerg.m@example.ch", "private"))
+    assert jurg.emails == (
+        EmailIn("juerg@baern.ch", "business"),
+        EmailIn("jm@example.ch", "private"),
+        EmailIn("juerg.m@example.ch", "private"),
+    )
     assert jurg.tags == ("Navy",)  # "* myContacts" and "* starred" are Google system groups
     assert lea.phones == (PhoneIn("031 000 00 00", "fax"),) and lea.tags is None
 
@@ -106,8 +137,12 @@ def test_google_old_format_primary_first(read):
     assert parsed.format == "google_csv"
     john, jane = (r.record for r in rows)
     assert (john.first_name, john.last_name, john.company, john.title) == ("John", "Doe", "Acme", "Boss")
-    assert john.phones == (PhoneIn("555-0104", "mobile"), PhoneIn("555-0101", "other"), PhoneIn("555-0102", "work"),
-                           PhoneIn("555-0103", "fax"))
+    assert john.phones == (
+        PhoneIn("555-0104", "mobile"),
+        PhoneIn("555-0101", "other"),
+        PhoneIn("555-0102", "work"),
+        PhoneIn("555-0103", "fax"),
+    )
     assert john.emails == (EmailIn("john@example.com", "private"), EmailIn("jdoe@work.example", "business"))
     assert john.tags == ("Test",) and john.notes == "Old format"
     assert (jane.first_name, jane.last_name) == ("Jane", "Roe")  # from the "Name" column
