@@ -63,11 +63,11 @@ class ExternalDb:
     def execute(self, *statements: str) -> None:
         with self.admin.begin() as conn:
             for sql in statements:
-                conn.exec_driver_sql(sql)
+                conn.exec_driver_sql(sql, execution_options={"no_parameters": True})
 
     def scalar(self, sql: str) -> Any:
         with self.admin.connect() as conn:
-            return conn.exec_driver_sql(sql).scalar()
+            return conn.exec_driver_sql(sql, execution_options={"no_parameters": True}).scalar()
 
 
 def _unavailable(name: str, var: str, url: URL, exc: Exception) -> None:
