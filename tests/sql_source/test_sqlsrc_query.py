@@ -257,3 +257,20 @@ def test_hook_registers_the_source_type() -> None:
     assert [f.name for f in source.fields if f.secret] == ["password"]
     assert "${MAP}" in fields["query"].help and "phone:work" in fields["field_map"].help
     assert "\\instance" in fields["url"].help
+
+
+def test_mssql_without_the_extra_says_how_to_install_it() -> None:
+    pytest.importorskip("sqlalchemy.dialects.mssql")
+    try:
+        import pyodbc  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("pyodbc is installed here")
+    from plugin_host.records import PullContext
+    from plugins.sql_source.source import pull
+
+    settings = {"url": r"mssql+pyodbc://sa@db\SQLEXPRESS/crm?driver=x", "query": "SELECT [Id], [Name] FROM [People]",
+                "field_map": '["external_id", "display_name"]'}  # fmt: skip
+    with pytest.raises(SourceError, match=r"pip install 'contacts-hub\[mssql\]'"):
+        next(pull(settings, None, PullContext(sleep=lambda s: None, now=lambda: 0.0)))
