@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
+from flask import current_app, has_app_context
 from werkzeug.security import generate_password_hash
 
 from plugin_host.models import T, utcnow
@@ -18,6 +19,12 @@ from plugin_host.repo.errors import NotFound, PermissionDenied, ValidationError
 TENANTS, USERS, DEPTS, MEMBERS = T["tenants"], T["users"], T["departments"], T["department_members"]
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 USERNAME = re.compile(r"^[A-Za-z0-9_.@+-]{2,120}$")
+
+
+def hash_password(password: str) -> str:
+    """Hash with the configured method (scrypt by default; tests configure a cheap one)."""
+    method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt") if has_app_context() else "scrypt"
+    return generate_password_hash(password, method=method)
 
 
 def create_tenant(s: Session, slug: str, name: str, default_region: str = "US") -> int:
@@ -52,7 +59,7 @@ def create_user(s: Session, tenant_id: int, username: str, password: str | None,
         raise ValidationError(errors)
     return s.execute(insert(USERS).values(
         tenant_id=tenant_id, username=username, display_name=display_name or username, email=email,
-        password_hash=generate_password_hash(password) if password else None, is_admin=is_admin,
+        password_hash=hash_password(password) if password else None, is_admin=is_admin,
         extension=extension, can_import=can_import, is_active=True, created_at=utcnow()).returning(USERS.c.id)
     ).scalar_one()
 
@@ -167,7 +174,7 @@ class DirectoryRepository(Bound):
         if "password" in data:
             if not data["password"] or len(data["password"]) < 8:
                 raise ValidationError({"password": ["must be at least 8 characters"]})
-            allowed["password_hash"] = generate_password_hash(data["password"])
+            allowed["password_hash"] = hash_password(data["password"])
         if allowed:
             self.s.execute(update(USERS).where(USERS.c.id == user_id).values(allowed))
         self.audit("user.update", "user", user_id, fields=sorted(k for k in allowed if k != "password_hash"))

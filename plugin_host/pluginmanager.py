@@ -18,6 +18,14 @@ log = logging.getLogger(__name__)
 #: Built-in plugins, registered exactly like third-party ones. Order is display order.
 BUILTIN_PLUGINS: tuple[str, ...] = (
     "plugins.core",
+    "plugins.pbx_csv",
+    "plugins.generic_csv",
+    "plugins.outlook_csv",
+    "plugins.google_csv",
+    "plugins.vcard",
+    "plugins.m365_source",
+    "plugins.custom_source",
+    "plugins.sql_source",
 )
 
 

@@ -36,7 +36,8 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 def base_config(tmp: Path, url: str) -> dict[str, Any]:
     return {"DATABASE_URL": url, "INSTANCE_PATH": str(tmp / "instance"), "TESTING": True,
             "SECRET_KEY": "test-secret", "ENCRYPTION_KEY": "x6nLnJ0tuEVPYDAoZzDt0GaIeqdU-CrTWXqkNP5mbjk=",
-            "SCHEDULER": False, "LOGIN_RATE_LIMIT": 1000}
+            "SCHEDULER": False, "LOGIN_RATE_LIMIT": 1000,
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}
 
 
 def _migrate(url: str, tmp: Path) -> None:
