@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from flask import current_app, has_app_context
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
-from flask import current_app, has_app_context
 from werkzeug.security import generate_password_hash
 
 from plugin_host.models import T, utcnow

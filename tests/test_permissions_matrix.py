@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from plugin_host.records import ContactRecord, EmailIn
 from plugin_host.repo import (
     ActivityRepository,
     ContactQuery,
@@ -17,7 +18,6 @@ from plugin_host.repo import (
     Upserter,
     UpsertOptions,
 )
-from plugin_host.records import ContactRecord, EmailIn
 
 ACTORS = ("admin", "dadmin", "agent1")
 SCOPES = ("global", "dept_own", "dept_other", "private_own", "private_other")
