@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import NumberParseException, PhoneNumberFormat
+from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
 
 _DIGITS = re.compile(r"\d")
 _INTERNAL = re.compile(r"^\s*\*?\d{1,6}\s*$")
@@ -54,15 +54,35 @@ def normalise(raw: str, region: str = "US", internal_max_digits: int = 6) -> Nor
     digits = digits_of(text)
     if _INTERNAL.match(text) and len(digits) <= internal_max_digits:
         return NormalisedPhone(text, None, None, None, "internal", digits)
-    try:
-        parsed = phonenumbers.parse(text, region.upper() if region else None)
-    except NumberParseException:
+    parsed = _parse(text, region.upper() if region else None)
+    if _possibility(parsed) != ValidationResult.IS_POSSIBLE and text.startswith("00"):
+        # "00" is the international prefix almost everywhere; where the region's own prefix
+        # differs (US: 011) "0041 44 ..." is still unambiguous, as no national number starts 00.
+        alt = _parse("+" + text[2:], None)
+        if _possibility(alt) == ValidationResult.IS_POSSIBLE:
+            parsed = alt
+    if parsed is None:
         return NormalisedPhone(text, None, None, None, "invalid", digits)
-    if not phonenumbers.is_possible_number(parsed):
-        return NormalisedPhone(text, None, None, parsed.extension or None, "invalid", digits)
+    reason = _possibility(parsed)
+    if reason != ValidationResult.IS_POSSIBLE:
+        # Impossible, or local-only (no area code): forcing it into E.164 would invent a wrong
+        # number (+15550101). Keep it raw and flagged, with its digits for suffix matching.
+        local = str(parsed.national_number) if reason == ValidationResult.IS_POSSIBLE_LOCAL_ONLY else digits
+        return NormalisedPhone(text, None, None, parsed.extension or None, "invalid", local)
     e164 = phonenumbers.format_number(parsed, PhoneNumberFormat.E164)
     national = str(parsed.national_number)
     return NormalisedPhone(text, e164, national, parsed.extension or None, "e164", e164[1:])
+
+
+def _parse(text: str, region: str | None) -> phonenumbers.PhoneNumber | None:
+    try:
+        return phonenumbers.parse(text, region)
+    except NumberParseException:
+        return None
+
+
+def _possibility(parsed: phonenumbers.PhoneNumber | None) -> int | None:
+    return None if parsed is None else phonenumbers.is_possible_number_with_reason(parsed)
 
 
 def is_valid_region(region: str) -> bool:
