@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,8 +56,9 @@ def create_app(overrides: dict[str, Any] | None = None) -> APIFlask:
         docs_path="/api/docs",
         instance_relative_config=True,
     )
-    if overrides and overrides.get("INSTANCE_PATH"):
-        app.instance_path = str(overrides["INSTANCE_PATH"])
+    instance = (overrides or {}).get("INSTANCE_PATH") or os.environ.get("CONTACTS_HUB_INSTANCE_PATH")
+    if instance:
+        app.instance_path = str(instance)
     config.load(app, overrides)
     db.init_app(app)
     Migrate(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)

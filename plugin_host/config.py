@@ -31,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "SYNC_LEASE_SECONDS": 900,
     "HOST": "127.0.0.1",
     "PORT": 8080,
+    "PASSWORD_HASH_METHOD": "scrypt",
 }
 
 _LISTS = {"DISABLED_PLUGINS", "CORS_ORIGINS"}

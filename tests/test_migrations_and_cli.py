@@ -1,0 +1,68 @@
+"""Schema only through migrations (no drift from the models), and the CLI commands."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from click.testing import CliRunner
+from sqlalchemy import inspect, select
+
+from plugin_host.cli import main
+from plugin_host.models import T, db
+
+
+def test_upgraded_database_matches_models(app):
+    """The template was built by `upgrade` from empty; autogenerate must find nothing to do."""
+    with app.app_context():
+        with db.engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            diff = compare_metadata(ctx, db.metadata)
+        assert diff == [], f"models and migrations disagree: {diff}"
+        tables = set(inspect(db.engine).get_table_names())
+        assert set(db.metadata.tables) <= tables
+        assert "alembic_version" in tables
+
+
+def _env(monkeypatch, tmp_path):
+    monkeypatch.setenv("CONTACTS_HUB_DATABASE_URL", f"sqlite:///{tmp_path}/cli.db")
+    monkeypatch.setenv("CONTACTS_HUB_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("CONTACTS_HUB_PASSWORD_HASH_METHOD", "pbkdf2:sha256:1000")
+
+
+def test_cli_upgrade_tenant_user_and_demo(monkeypatch, tmp_path):
+    _env(monkeypatch, tmp_path)
+    r = CliRunner()
+    assert r.invoke(main, ["db", "upgrade"]).exit_code == 0
+    res = r.invoke(main, ["create-tenant", "acme", "Acme Ltd", "--region", "DE"])
+    assert res.exit_code == 0 and "tenant acme created" in res.output
+    res = r.invoke(main, ["create-tenant", "acme", "Again"])
+    assert res.exit_code != 0 and "already exists" in res.output
+    res = r.invoke(main, ["create-user", "alice", "--tenant", "acme", "--password", "s3cret-pass", "--admin"])
+    assert res.exit_code == 0, res.output
+    res = r.invoke(main, ["create-user", "bob", "--tenant", "nope", "--password", "s3cret-pass"])
+    assert res.exit_code != 0 and "tenant 'nope' not found" in res.output
+    res = r.invoke(main, ["create-user", "carol", "--tenant", "acme", "--password", "short"])
+    assert res.exit_code != 0 and "password" in res.output
+    res = r.invoke(main, ["seed-demo"])
+    assert res.exit_code == 0 and "admin / contacts-demo" in res.output
+    res = r.invoke(main, ["seed-demo"])
+    assert "already present" in res.output
+    from plugin_host import create_app
+
+    app = create_app()
+    with app.app_context():
+        n = db.session.execute(select(db.func.count()).select_from(T["contacts"])).scalar_one()
+        scopes = set(db.session.execute(select(T["contacts"].c.visibility).distinct()).scalars())
+        acts = db.session.execute(select(db.func.count()).select_from(T["activities"])).scalar_one()
+        lists = db.session.execute(select(db.func.count()).select_from(T["lists"])).scalar_one()
+    assert 150 <= n <= 250
+    assert scopes == {"global", "department", "private"}
+    assert acts > 0 and lists >= 2
+
+
+def test_bad_config_names_the_setting(monkeypatch, tmp_path):
+    _env(monkeypatch, tmp_path)
+    monkeypatch.setenv("CONTACTS_HUB_DEFAULT_REGION", "XX")
+    res = CliRunner().invoke(main, ["plugins"])
+    assert res.exit_code != 0
+    assert "CONTACTS_HUB_DEFAULT_REGION" in str(res.exception)
