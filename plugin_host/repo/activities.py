@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -42,10 +42,11 @@ class ActivityRepository(Bound):
         if isinstance(occurred, str):
             try:
                 occurred = datetime.fromisoformat(occurred.replace("Z", "+00:00"))
-                if occurred.tzinfo is not None:
-                    occurred = occurred.astimezone(tz=None).replace(tzinfo=None)
             except ValueError:
                 errors["occurred_at"] = [f"{occurred!r} is not an ISO 8601 date-time"]
+        if isinstance(occurred, datetime) and occurred.tzinfo is not None:
+            # stored naive in UTC like every other time stamp (not in the server's local zone)
+            occurred = occurred.astimezone(UTC).replace(tzinfo=None)
         dept = data.get("department_id")
         if dept is not None and dept not in self.p.member_departments and self.p.role != "admin":
             errors["department_id"] = ["you are not a member of that department"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
@@ -390,11 +391,13 @@ def _custom_value(d: Mapping[str, Any], value: Any) -> str:
     if value is None or value == "":
         return ""
     if kind == "number":
-        try:
-            float(value)
+        try:  # bool is an int to Python, and float() also takes "nan"/"inf": none is a number here
+            ok = not isinstance(value, bool) and math.isfinite(float(value))
         except (TypeError, ValueError):
-            raise ValueError(f"{value!r} is not a number") from None
-        return str(value)
+            ok = False
+        if not ok:
+            raise ValueError(f"{value!r} is not a number")
+        return str(value).strip()
     if kind == "date":
         try:
             return date.fromisoformat(str(value)).isoformat()
