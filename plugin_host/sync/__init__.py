@@ -1,0 +1,1 @@
+"""Sync of configured contact sources (DESIGN.md §6): engine, runner and scheduler."""
