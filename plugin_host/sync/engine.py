@@ -167,19 +167,26 @@ def _free(now: datetime) -> Any:
     return or_(SRC.c.lease_owner.is_(None), SRC.c.lease_expires_at < now)
 
 
+def _due(now: datetime) -> Any:
+    return or_(and_(SRC.c.enabled.is_(True), SRC.c.next_run_at <= now), SRC.c.sync_requested.is_(True))
+
+
 def due_sources(session: Session, now: datetime | None = None) -> list[int]:
     """Ids of sources to run now: enabled and due, or triggered; leased ones are left out."""
     now = now or utcnow()
-    due = or_(and_(SRC.c.enabled.is_(True), SRC.c.next_run_at <= now), SRC.c.sync_requested.is_(True))
-    return list(session.execute(select(SRC.c.id).where(due, _free(now)).order_by(SRC.c.next_run_at, SRC.c.id))
+    return list(session.execute(select(SRC.c.id).where(_due(now), _free(now)).order_by(SRC.c.next_run_at, SRC.c.id))
                 .scalars())
 
 
 def claim(session: Session, source_id: int, worker: str, lease_seconds: int = 7200,
-          now: datetime | None = None) -> bool:
-    """Take the lease on a source (commits); False when another worker holds a live lease."""
+          now: datetime | None = None, *, due_only: bool = False) -> bool:
+    """Take the lease on a source (commits); False when another worker holds a live lease.
+
+    ``due_only`` also requires the source to be due still, so a run that just finished is not repeated.
+    """
     now = now or utcnow()
-    res = session.execute(update(SRC).where(SRC.c.id == source_id, _free(now)).values(
+    cond = [SRC.c.id == source_id, _free(now), *([_due(now)] if due_only else [])]
+    res = session.execute(update(SRC).where(*cond).values(
         lease_owner=worker, lease_expires_at=now + timedelta(seconds=lease_seconds)))
     session.commit()
     return res.rowcount == 1

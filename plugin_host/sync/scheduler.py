@@ -34,7 +34,7 @@ def run_due(app: Flask, worker_id: str, *, lease_seconds: int = 7200, ctx: PullC
             for sid in due_sources(s):
                 if limit is not None and done >= limit:
                     break
-                if not claim(s, sid, worker_id, lease_seconds):
+                if not claim(s, sid, worker_id, lease_seconds, due_only=True):
                     continue
                 stype = None
                 if source_types is not None:
