@@ -19,7 +19,16 @@ from plugin_host.crypto import SecretBox
 from plugin_host.models import db
 from plugin_host.pluginmanager import Registry, build_plugin_manager, describe_plugins
 
-MIGRATIONS_DIR = str(Path(__file__).resolve().parent.parent / "migrations")
+ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS_DIR = str(ROOT / "migrations")
+WEB_STATIC = ROOT / "web" / "static"
+#: The API docs page must work with no internet: its assets are served by the app itself.
+LOCAL_DOCS_ASSETS = {
+    "SWAGGER_UI_CSS": "/assets/vendor/swagger-ui/swagger-ui.css",
+    "SWAGGER_UI_BUNDLE_JS": "/assets/vendor/swagger-ui/swagger-ui-bundle.js",
+    "SWAGGER_UI_STANDALONE_PRESET_JS": "/assets/vendor/swagger-ui/swagger-ui-standalone-preset.js",
+    "DOCS_FAVICON": "/assets/vendor/swagger-ui/favicon-32x32.png",
+}
 log = logging.getLogger(__name__)
 
 
@@ -60,6 +69,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> APIFlask:
     if instance:
         app.instance_path = str(instance)
     config.load(app, overrides)
+    app.config.update(LOCAL_DOCS_ASSETS)
     db.init_app(app)
     Migrate(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     with app.app_context():
@@ -73,6 +83,10 @@ def create_app(overrides: dict[str, Any] | None = None) -> APIFlask:
 
 
 def _register_routes(app: APIFlask) -> None:
+    from flask import Blueprint
+
+    app.register_blueprint(Blueprint("assets", __name__, static_folder=str(WEB_STATIC), static_url_path="/assets"))
+
     @app.get("/-/plugins.json")
     @app.doc(tags=["System"], summary="Loaded plugins")
     def plugins_json() -> Any:
@@ -86,7 +100,7 @@ def _register_routes(app: APIFlask) -> None:
 
     for bp in hub(app).registry.blueprints.values():
         app.register_blueprint(bp.blueprint)
-    for name in ("plugin_host.auth", "plugin_host.api", "plugin_host.web"):
+    for name in ("plugin_host.auth", "plugin_host.api", "plugin_host.web"):  # web: admin console (later)
         try:
             module = __import__(name, fromlist=["register"])
         except ModuleNotFoundError as exc:
