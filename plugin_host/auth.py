@@ -11,7 +11,7 @@ import time
 from collections import defaultdict, deque
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, current_app, redirect, render_template, request, session, url_for
 from flask_login import LoginManager, UserMixin, current_user, login_user, logout_user
 from sqlalchemy import select, update
 from werkzeug.security import check_password_hash
@@ -25,6 +25,8 @@ from plugin_host.repo.errors import NotFound
 USERS = T["users"]
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 CSRF_HEADER = "X-CSRF-Token"
+# Cached per request (not on ``g``, which outlives a request when an app context is already pushed).
+PRINCIPAL_KEY, AUTH_KIND_KEY = "contacts_hub.principal", "contacts_hub.auth_kind"
 bp = Blueprint("auth", __name__, template_folder="templates")
 
 
@@ -55,24 +57,30 @@ def check_csrf() -> None:
 
 def current_principal() -> Principal:
     """The acting principal for this request (bearer token first, then the session cookie)."""
-    if "principal" in g:
-        return g.principal
+    cached = request.environ.get(PRINCIPAL_KEY)
+    if cached is not None:
+        return cached
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         found = tokens.authenticate(db.session, header[7:].strip())
         if found is None:
             raise Unauthenticated("the API token is unknown, revoked or expired")
-        g.auth_kind = "token"
+        request.environ[AUTH_KIND_KEY] = "token"
         principal = _load(found[0], found[1])
     elif current_user.is_authenticated:
-        g.auth_kind = "session"
+        request.environ[AUTH_KIND_KEY] = "session"
         if request.method not in SAFE_METHODS:
             check_csrf()
         principal = _load(int(current_user.id), None)
     else:
         raise Unauthenticated("sign in or send Authorization: Bearer <token>")
-    g.principal = principal
+    request.environ[PRINCIPAL_KEY] = principal
     return principal
+
+
+def auth_kind() -> str | None:
+    """``token`` or ``session`` once the request's principal is resolved."""
+    return request.environ.get(AUTH_KIND_KEY)
 
 
 def _load(user_id: int, scopes: frozenset[str] | None) -> Principal:
@@ -126,7 +134,7 @@ def login() -> Any:
                 return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
             limiter.fail(key)
             error, status = "Wrong username or password.", 401
-    return render_template("login.html", error=error, csrf_token=csrf_token()), status
+    return render_template("login.html", error=error), status
 
 
 @bp.post("/logout")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, session
 from sqlalchemy import select
 
 from plugin_host.api import api, principal, repo, writes
 from plugin_host.api import schemas as s
 from plugin_host.app import hub
+from plugin_host.auth import auth_kind, csrf_token
 from plugin_host.directory import DirectoryRepository
 from plugin_host.models import T, db
 from plugin_host.permissions import CAPABILITIES, Action, Scope, allowed, may
@@ -35,7 +35,7 @@ def me() -> Any:
     return {"user_id": p.user_id, "username": p.username, "tenant_id": p.tenant_id, "tenant": tenant,
             "role": p.role.value, "member_departments": sorted(p.member_departments),
             "admin_departments": sorted(p.admin_departments), "scopes": sorted(p.scopes),
-            "auth": g.get("auth_kind"), "csrf_token": session.get("csrf") if g.get("auth_kind") == "session" else None,
+            "auth": auth_kind(), "csrf_token": csrf_token() if auth_kind() == "session" else None,
             "permissions": perms}
 
 

@@ -56,9 +56,11 @@ def as_user(app, world, client):
 
 
 def login(client: Any, username: str, password: str = "password1") -> Any:
-    """Sign in through the login form (with its CSRF token); returns the CSRF token for API writes."""
+    """Sign in through the login form (with its CSRF token); returns the session's CSRF token for API
+    writes, read from ``/api/v1/me`` as a browser client would (the token is rotated at sign-in)."""
     page = client.get("/login")
     csrf = page.text.split('name="csrf_token" value="')[1].split('"')[0]
     resp = client.post("/login", data={"username": username, "password": password, "csrf_token": csrf})
     assert resp.status_code in (302, 401, 429), resp.text
-    return csrf
+    me = client.get("/api/v1/me")
+    return me.get_json()["csrf_token"] if me.status_code == 200 else csrf
