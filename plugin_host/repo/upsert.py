@@ -14,17 +14,18 @@ from plugin_host.records import ContactRecord
 from plugin_host.repo.base import Bound, insert_ignore
 from plugin_host.repo.children import derived, email_rows, phone_rows
 from plugin_host.repo.contacts import DEFAULTS, SCALARS, ContactRepository, _custom_value
-from plugin_host.repo.errors import PermissionDenied, RepositoryError, ValidationError
+from plugin_host.repo.errors import NotFound, PermissionDenied, RepositoryError, ValidationError
 from plugin_host.repo.lists import ListRepository
 from plugin_host.repo.query import CT, EM, LM, PH, C
-from plugin_host.repo.validation import validate_contact
+from plugin_host.repo.validation import ENUMS, validate_contact
 
-CFV, SUPP, CF, DEPTS, USERS = (T[n] for n in ("custom_field_values", "suppressed_externals", "custom_field_defs",
-                                               "departments", "users"))
+CFV, SUPP, CF, DEPTS, USERS, LISTS = (T[n] for n in (
+    "custom_field_values", "suppressed_externals", "custom_field_defs", "departments", "users", "lists"))
 MATCH_KEYS = ("email", "phone", "mobile", "external_crm_id")
 SCOPE_WORDS = {"all": "global", "global": "global", "queue": "department", "department": "department",
                "owner": "private", "private": "private"}
 RECORD_FIELDS = [f for f in SCALARS if f != "account_id"]
+NULLABLE_ENUMS = ("acquisition_source", "preferred_channel")
 
 
 @dataclass
@@ -79,11 +80,17 @@ class Upserter(Bound):
         if options.on_duplicate not in ("update", "skip"):
             raise ValidationError({"on_duplicate": [f"{options.on_duplicate!r} is not one of update, skip"]})
         self.scope = self._target_scope()
+        if options.list_id is not None:  # must be a static list of this tenant the principal may change
+            target = ListRepository(self.s, self.p)._writable(options.list_id)
+            if target["kind"] != "static":
+                raise ValidationError({"list_id": ["contacts can only be added to a static list"]})
         self._defs = {r["name"]: r for r in self.s.execute(select(CF).where(
             CF.c.tenant_id == self.p.tenant_id, CF.c.entity == "contact")).mappings()}
         self._list_ids: dict[str, int] = {}
+        self._list_checks: dict[str, RepositoryError | None] = {}
         self._scope_cache: dict[tuple[Any, ...], tuple[str, int | None, int | None]] = {}
         self._dry_keys: dict[str, int] = {}
+        self._dry_seen: set[str] = set()
         self.counts = {"created": 0, "updated": 0, "skipped": 0, "error": 0}
 
     # ------------------------------------------------------------ scope & validation
@@ -133,18 +140,30 @@ class Upserter(Bound):
     def _prepare(self, index: int, rec: ContactRecord) -> _Item:
         clears = self.o.blank_clears
         data: dict[str, Any] = {}
+        cleared: list[str] = []
         for name in RECORD_FIELDS:
             v = getattr(rec, name)
             if v is None or (v == "" and not clears):
                 continue
+            if v == "" and name in ENUMS:  # a blank choice clears an optional one; status/type stay
+                if name in NULLABLE_ENUMS:
+                    cleared.append(name)
+                continue
             data[name] = v
-        if rec.phones is not None and (rec.phones or clears):
-            data["phones"] = [{"number": p.number, "label": p.label} for p in rec.phones if p.number.strip()]
-        if rec.emails is not None and (rec.emails or clears):
-            data["emails"] = [{"address": e.address, "label": e.label} for e in rec.emails if e.address.strip()]
+        phones = [{"number": p.number, "label": p.label} for p in rec.phones or () if p.number.strip()]
+        if rec.phones is not None and (phones or clears):  # blank numbers are blanks, not "no phones"
+            data["phones"] = phones
+        emails = [{"address": e.address, "label": e.label} for e in rec.emails or () if e.address.strip()]
+        if rec.emails is not None and (emails or clears):
+            data["emails"] = emails
         values = validate_contact(data, partial=True)
+        values.update(dict.fromkeys(cleared))
+        for name in rec.lists or ():
+            self._check_list(name)
         custom: dict[int, str] = {}
         for name, raw in (rec.custom or {}).items():
+            if raw is None or (raw == "" and not clears):
+                continue
             d = self._defs.get(name)
             if d is None:
                 raise ValidationError({f"custom.{name}": ["is not a defined custom field"]})
@@ -219,6 +238,13 @@ class Upserter(Bound):
                 items.append(self._prepare(i, rec))
             except RepositoryError as exc:
                 outcomes[i] = RowOutcome("error", None, str(exc))
+        if self.o.source_id is not None:
+            # every record the source sent was seen, even one that failed: delete_absent must keep it
+            seen = [r.external_id for r in records if r.external_id]
+            if self.o.dry_run:
+                self._dry_seen.update(seen)
+            elif self.o.run_id is not None:
+                self._mark_seen(seen)
         if self.o.source_id is not None and items:
             items = self._drop_suppressed(items, outcomes)
         existing = self._existing(items)
@@ -227,6 +253,7 @@ class Upserter(Bound):
         creates: list[_Item] = []
         updates: dict[int, _Item] = {}
         pending: dict[str, _Item] = {}
+        merged: list[tuple[int, _Item]] = []
         for it in items:
             cid = next((existing[k] for k in it.keys if k in existing), None)
             twin = next((pending[k] for k in it.keys if k in pending), None)
@@ -241,6 +268,7 @@ class Upserter(Bound):
             if cid is None:  # same contact twice in this batch: merge into the pending create
                 _merge(twin, it)
                 outcomes[it.index] = RowOutcome("updated", None, f"merged into row {twin.index + 1}")
+                merged.append((it.index, twin))
                 continue
             if cid in updates:
                 _merge(updates[cid], it)
@@ -256,9 +284,16 @@ class Upserter(Bound):
         else:
             self._insert(creates, outcomes)
             self._update(updates, outcomes)
+            for index, twin in merged:  # a row merged into an earlier one names the contact it became
+                outcomes[index].contact_id = outcomes[twin.index].contact_id  # type: ignore[union-attr]
         final = [o or RowOutcome("error", None, "not processed") for o in outcomes]
+        batch = {"created": 0, "updated": 0, "skipped": 0, "error": 0}
         for o in final:
+            batch[o.status] += 1
             self.counts[o.status] += 1
+        if not self.o.dry_run and (batch["created"] or batch["updated"]):
+            self.audit("contact.sync" if self.o.source_id is not None else "contact.import", "contact", None,
+                       source_id=self.o.source_id, run_id=self.o.run_id, **batch)
         return final
 
     def _drop_suppressed(self, items: list[_Item], outcomes: list[RowOutcome | None]) -> list[_Item]:
@@ -374,6 +409,26 @@ class Upserter(Bound):
         if rows:
             self.s.execute(insert(CFV), rows)
 
+    def _check_list(self, name: str) -> None:
+        """A row's ``_list`` must name a static list the principal may add to, or one it may create."""
+        name = name.strip()
+        if name not in self._list_checks:
+            problem: RepositoryError | None = None
+            found = self.s.execute(select(LISTS.c.id, LISTS.c.kind).where(
+                LISTS.c.tenant_id == self.p.tenant_id, LISTS.c.name == name)).first()
+            if found is not None and found.kind != "static":
+                problem = ValidationError({"_list": [f"list {name!r} is dynamic; contacts cannot be added to it"]})
+            elif found is not None:
+                try:
+                    ListRepository(self.s, self.p)._writable(found.id)
+                except (NotFound, PermissionDenied):
+                    problem = ValidationError({"_list": [f"you may not add contacts to list {name!r}"]})
+            elif not allowed(self.p, Action.CREATE, *self.contacts.default_scope()):
+                problem = ValidationError({"_list": [f"you may not create list {name!r}"]})
+            self._list_checks[name] = problem
+        if self._list_checks[name] is not None:
+            raise self._list_checks[name]  # type: ignore[misc]
+
     def _list_id(self, name: str) -> int:
         if name not in self._list_ids:
             self._list_ids[name] = ListRepository(self.s, self.p).find_or_create_static(name)
@@ -386,16 +441,33 @@ class Upserter(Bound):
                                               C.c.external_id.in_(list(external_ids)))).mappings().all()
         if rows and not self.o.dry_run:
             self._purge([r["id"] for r in rows])
+            self.audit("contact.sync_delete", "contact", None, source_id=self.o.source_id, run_id=self.o.run_id,
+                       count=len(rows))
         return len(rows)
 
     def delete_absent(self) -> int:
         """After a full snapshot: remove this source's contacts the run did not see."""
+        if self.o.source_id is None or self.o.run_id is None:
+            # without both, "not seen by this run" would be every contact (of the source, or local ones)
+            raise ValidationError({"run_id": ["removing absent contacts needs the source and the run"]})
         absent = and_(C.c.source_id == self.o.source_id,
                       or_(C.c.seen_run_id.is_(None), C.c.seen_run_id != self.o.run_id))
+        if self.o.dry_run:
+            return sum(1 for (ext,) in self.s.execute(select(C.c.external_id).where(absent))
+                       if ext not in self._dry_seen)
         ids = list(self.s.execute(select(C.c.id).where(absent)).scalars())
         for i in range(0, len(ids), 900):
             self._purge(ids[i:i + 900])
+        if ids:
+            self.audit("contact.sync_delete", "contact", None, source_id=self.o.source_id, run_id=self.o.run_id,
+                       count=len(ids), absent=True)
         return len(ids)
+
+    def _mark_seen(self, external_ids: list[str]) -> None:
+        for i in range(0, len(external_ids), 900):
+            self.s.execute(update(C).where(C.c.source_id == self.o.source_id,
+                                           C.c.external_id.in_(external_ids[i:i + 900]))
+                           .values(seen_run_id=self.o.run_id))
 
     def _purge(self, ids: list[int]) -> None:
         from plugin_host.repo.query import ACT
