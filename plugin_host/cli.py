@@ -158,6 +158,76 @@ def run_cmd(host: str | None, port: int | None, demo: bool, threads: int) -> Non
     serve(app, host=host, port=port, threads=threads, ident="contacts-hub")
 
 
+@main.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--tenant", "tenant_slug", required=True, help="Tenant slug.")
+@click.option("--user", "username", required=True, help="Import as this user (permissions apply).")
+@click.option("--format", "format_name", default=None, help="Format name (default: detect).")
+@click.option("--delimiter", default=None, help="Delimiter: , ; tab | (default: detect).")
+@click.option("--no-header", is_flag=True, default=None, help="The first row is data, not a header.")
+@click.option("--map", "template", default=None, help="Load a saved import template by name.")
+@click.option("--dry-run", is_flag=True, default=None, help="Parse and count, write no contacts.")
+@click.option("--scope", type=click.Choice(["global", "department", "private"]), default=None)
+@click.option("--department", "department_name", default=None, help="Department name (with --scope department).")
+@click.option("--on-duplicate", type=click.Choice(["update", "skip"]), default=None)
+@click.option("--match-keys", default=None, help="Comma-separated: email, phone, mobile, external_crm_id.")
+@with_appcontext
+def import_cmd(file: str, tenant_slug: str, username: str, format_name: str | None, delimiter: str | None,
+               no_header: bool | None, template: str | None, dry_run: bool | None, scope: str | None,
+               department_name: str | None, on_duplicate: str | None, match_keys: str | None) -> None:
+    """Import contacts from a CSV or vCard file and print the counts."""
+    from sqlalchemy import select
+
+    from plugin_host.directory import principal_for, tenant_id_for
+    from plugin_host.importing import ImportFileError
+    from plugin_host.importing.maps import options_from_map
+    from plugin_host.importing.pipeline import ImportOptions, run_import
+    from plugin_host.models import T
+
+    s = db.session
+    try:
+        tid = tenant_id_for(s, tenant_slug)
+        uid = s.execute(select(T["users"].c.id).where(T["users"].c.tenant_id == tid,
+                                                      T["users"].c.username == username)).scalar()
+        if uid is None:
+            raise click.ClickException(f"no user {username!r} in tenant {tenant_slug!r}")
+        principal = principal_for(s, uid)
+        overrides: dict[str, Any] = {
+            "format_name": format_name, "delimiter": delimiter, "has_header": False if no_header else None,
+            "dry_run": dry_run, "on_duplicate": on_duplicate, "visibility": scope,
+            "match_keys": tuple(k.strip() for k in match_keys.split(",") if k.strip()) if match_keys else None,
+        }
+        if department_name:
+            depts = T["departments"]
+            dept = s.execute(select(depts.c.id).where(depts.c.tenant_id == tid,
+                                                      depts.c.name == department_name)).scalar()
+            if dept is None:
+                raise click.ClickException(f"no department {department_name!r}")
+            overrides.update(department_id=dept, visibility=scope or "department")
+        if (scope or overrides["visibility"]) == "private":
+            overrides["owner_id"] = uid
+        if template:
+            options = options_from_map(s, principal, template, **overrides)
+        else:
+            options = ImportOptions.from_dict({k: v for k, v in overrides.items() if v is not None})
+        with click.progressbar(length=0, label="importing", file=sys.stderr) as bar:
+
+            def progress(done: int, total: int | None) -> None:
+                bar.length = max(total or 0, done)
+                bar.update(done - bar.pos)
+
+            result = run_import(s, principal, file, options, progress=progress)
+    except (RepositoryError, ImportFileError) as exc:
+        _fail(exc)
+    prefix = "dry run: " if result.dry_run else ""
+    click.echo(f"{prefix}{result.rows} rows ({result.format}): imported {result.imported}, updated "
+               f"{result.updated}, skipped {result.skipped}, errors {result.errors}")
+    for _row_number, error in result.error_rows[:20]:
+        click.echo(f"  {error}")
+    if result.errors > 20:
+        click.echo(f"  ... and {result.errors - 20} more (job {result.job_id})")
+
+
 @main.group("sources")
 def sources_group() -> None:
     """Configured contact sources (sync)."""

@@ -1,0 +1,423 @@
+"""The import pipeline's write side: stream a file's rows into batched upserts, tracked as an ImportJob."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from plugin_host.importing.errors import ImportFileError
+from plugin_host.importing.reader import ImportRow, ParsedImport, open_import
+from plugin_host.models import T, utcnow
+from plugin_host.permissions import Principal
+from plugin_host.records import ContactRecord, ImportFormat
+from plugin_host.repo.errors import RepositoryError, ValidationError
+from plugin_host.repo.lists import ListRepository
+from plugin_host.repo.upsert import MATCH_KEYS, Upserter, UpsertOptions
+
+JOBS, ERROR_ROWS, TENANTS = T["import_jobs"], T["import_error_rows"], T["tenants"]
+LIST_MODES = ("none", "existing", "new", "per_row")
+PG_COMMIT_EVERY = 50_000
+Progress = Callable[[int, int | None], None]
+
+
+@dataclass
+class ImportOptions:
+    """Everything the wizard's three steps decide (also what an import template stores)."""
+
+    format_name: str | None = None
+    delimiter: str | None = None
+    has_header: bool = True
+    legacy_codepage: str = "cp1252"
+    mapping: Sequence[str | None] | Mapping[str, str | None] | None = None
+    on_duplicate: str = "update"
+    match_keys: tuple[str, ...] = ("email",)
+    list_mode: str = "none"
+    list_id: int | None = None
+    list_name: str | None = None
+    visibility: str | None = None
+    department_id: int | None = None
+    owner_id: int | None = None
+    blank_clears: bool = False
+    dry_run: bool = False
+    batch_size: int = 2000
+
+    def check(self) -> None:
+        """Raise ValidationError for options that cannot work."""
+        errors: dict[str, list[str]] = {}
+        if self.on_duplicate not in ("update", "skip"):
+            errors["on_duplicate"] = [f"{self.on_duplicate!r} is not one of update, skip"]
+        bad = [k for k in self.match_keys if k not in MATCH_KEYS]
+        if bad or not self.match_keys:
+            errors["match_keys"] = [f"use one or more of {', '.join(MATCH_KEYS)}"]
+        if self.list_mode not in LIST_MODES:
+            errors["list_mode"] = [f"{self.list_mode!r} is not one of {', '.join(LIST_MODES)}"]
+        elif self.list_mode == "existing" and self.list_id is None:
+            errors["list_id"] = ["is required when adding to an existing list"]
+        elif self.list_mode == "new" and not (self.list_name or "").strip():
+            errors["list_name"] = ["is required when adding to a new list"]
+        if self.batch_size < 1:
+            errors["batch_size"] = ["must be at least 1"]
+        if errors:
+            raise ValidationError(errors)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        data = dataclasses.asdict(self)
+        data["match_keys"] = list(self.match_keys)
+        if self.mapping is not None and not isinstance(self.mapping, Mapping):
+            data["mapping"] = list(self.mapping)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ImportOptions:
+        """Build from a dict, ignoring unknown keys."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        kw = {k: v for k, v in data.items() if k in names}
+        if "match_keys" in kw:
+            kw["match_keys"] = tuple(kw["match_keys"])
+        return cls(**kw)
+
+
+@dataclass
+class ImportResult:
+    """The outcome of one run: counts always add up to ``rows``."""
+
+    job_id: int | None
+    status: str
+    rows: int = 0
+    imported: int = 0
+    updated: int = 0
+    skipped: int = 0
+    errors: int = 0
+    dry_run: bool = False
+    format: str = ""
+    list_id: int | None = None
+    message: str = ""
+    error_rows: list[tuple[int, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return dataclasses.asdict(self)
+
+
+def formats_of(app_or_formats: Any) -> list[ImportFormat]:
+    """The import formats of a Flask app (its registry) or a given sequence."""
+    if hasattr(app_or_formats, "extensions"):
+        from plugin_host.app import hub
+
+        return list(hub(app_or_formats).registry.import_formats.values())
+    if isinstance(app_or_formats, Mapping):
+        return list(app_or_formats.values())
+    return list(app_or_formats)
+
+
+def _current_formats() -> list[ImportFormat]:
+    from flask import current_app
+
+    return formats_of(current_app)
+
+
+def _source(data: bytes | str | os.PathLike[str] | BinaryIO) -> bytes | BinaryIO:
+    if isinstance(data, (str, os.PathLike)):
+        return Path(data).open("rb")
+    return data
+
+
+def open_with_options(formats: Sequence[ImportFormat], data: bytes | BinaryIO, options: ImportOptions) -> ParsedImport:
+    """open_import with the options; a header->target dict mapping overrides the suggestion per column."""
+    kw: dict[str, Any] = {"format_name": options.format_name, "delimiter": options.delimiter,
+                          "has_header": options.has_header, "legacy_codepage": options.legacy_codepage,
+                          "blank_clears": options.blank_clears}
+    mapping = options.mapping
+    if mapping is None or not isinstance(mapping, Mapping):
+        return open_import(data, formats, mapping=None if mapping is None else list(mapping), **kw)
+    parsed = open_import(data, formats, **kw)
+    if parsed.is_text:
+        return parsed
+    unknown = [h for h in mapping if h not in parsed.header]
+    if unknown:
+        raise ImportFileError(f"The mapping names columns the file does not have: {', '.join(map(repr, unknown))}.")
+    chosen = [mapping.get(h, t) if h in mapping else t for h, t in zip(parsed.header, parsed.mapping, strict=True)]
+    if not isinstance(data, bytes):
+        data.seek(0)
+    return open_import(data, formats, mapping=chosen, **kw)
+
+
+def preview(app_or_formats: Any, data: bytes | str | os.PathLike[str] | BinaryIO, options: ImportOptions | None = None,
+            *, rows: int = 5) -> dict[str, Any]:
+    """Detected settings, columns with samples and targets, the first rows; writes nothing."""
+    options = options or ImportOptions()
+    src = _source(data)
+    try:
+        return open_with_options(formats_of(app_or_formats), src, options).preview(rows).as_dict()
+    finally:
+        if src is not data and hasattr(src, "close"):
+            src.close()  # type: ignore[union-attr]
+
+
+def estimate_rows(data: bytes | BinaryIO, parsed: ParsedImport) -> int:
+    """Cheap row estimate: newlines (minus the header) for CSV, BEGIN:VCARD lines for vCards."""
+    needle = b"BEGIN:VCARD" if parsed.is_text else b"\n"
+    count, tail, last = 0, b"", b""
+    if isinstance(data, bytes):
+        chunks: Iterable[bytes] = [data]
+    else:
+        data.seek(0)
+        chunks = iter(lambda: data.read(1 << 20), b"")
+    for chunk in chunks:
+        last = chunk[-1:]
+        block = tail + (chunk.upper() if parsed.is_text else chunk)
+        count += block.count(needle)
+        tail = block[-(len(needle) - 1):] if len(needle) > 1 else b""
+        if tail and needle in tail:
+            tail = b""
+    if not isinstance(data, bytes):
+        data.seek(0)
+    if not parsed.is_text:
+        count = count + (last not in (b"\n", b"")) - (1 if parsed.has_header else 0)
+    return max(count, 0)
+
+
+def tenant_region(session: Session, tenant_id: int) -> str:
+    """The tenant's default phone region."""
+    return session.execute(select(TENANTS.c.default_region).where(TENANTS.c.id == tenant_id)).scalar() or "US"
+
+
+def create_job(session: Session, principal: Principal, options: ImportOptions, *, filename: str = "",
+               file_path: str | None = None) -> int:
+    """A queued job row (not committed)."""
+    return session.execute(insert(JOBS).values(
+        tenant_id=principal.tenant_id, user_id=principal.user_id, status="queued", filename=filename,
+        file_path=file_path, format=options.format_name, options=options.as_dict(), dry_run=options.dry_run,
+        rows_done=0, imported=0, updated=0, skipped=0, errors=0, message="", created_at=utcnow(),
+    ).returning(JOBS.c.id)).scalar_one()
+
+
+def get_job(session: Session, tenant_id: int, job_id: int) -> dict[str, Any] | None:
+    """A job of this tenant as a dict (``None`` if there is none)."""
+    row = session.execute(select(JOBS).where(JOBS.c.id == job_id, JOBS.c.tenant_id == tenant_id)).mappings().first()
+    return dict(row) if row else None
+
+
+class _Run:
+    """One pipeline run's state: counts, pending error rows, the job row."""
+
+    def __init__(self, session: Session, job_id: int, dry_run: bool) -> None:
+        self.s = session
+        self.job_id = job_id
+        self.counts = {"rows": 0, "imported": 0, "updated": 0, "skipped": 0, "errors": 0}
+        self.first_errors: list[tuple[int, str]] = []
+        self.dry_run = dry_run
+        self.pg = session.get_bind().dialect.name == "postgresql"
+
+    def error(self, row: ImportRow, message: str) -> None:
+        if not message.startswith("Row "):
+            message = f"Row {row.row_number}: {message}"
+        self.counts["errors"] += 1
+        if len(self.first_errors) < 1000:
+            self.first_errors.append((row.row_number, message))
+        self.s.execute(insert(ERROR_ROWS).values(job_id=self.job_id, row_number=row.row_number,
+                                                 cells=list(row.cells), error=message))
+
+    def progress(self, total: int | None) -> None:
+        """Publish progress in a separate short transaction (PostgreSQL only: SQLite has one writer)."""
+        if not self.pg:
+            return
+        with self.s.get_bind().begin() as conn:  # type: ignore[union-attr]
+            conn.execute(update(JOBS).where(JOBS.c.id == self.job_id).values(
+                rows_done=self.counts["rows"], total_rows=total, imported=self.counts["imported"],
+                updated=self.counts["updated"], skipped=self.counts["skipped"], errors=self.counts["errors"]))
+
+
+def _set_job(session: Session, job_id: int, **values: Any) -> None:
+    session.execute(update(JOBS).where(JOBS.c.id == job_id).values(**values))
+    session.commit()
+
+
+def _resolve_list(session: Session, principal: Principal, options: ImportOptions) -> int | None:
+    lists = ListRepository(session, principal)
+    if options.list_mode == "existing":
+        assert options.list_id is not None
+        row = lists._writable(options.list_id)
+        if row["kind"] != "static":
+            raise ValidationError({"list_id": ["contacts can be added only to a static list"]})
+        return options.list_id
+    if options.list_mode == "new" and not options.dry_run:
+        scope = {k: v for k, v in (("visibility", options.visibility), ("department_id", options.department_id),
+                                   ("owner_id", options.owner_id)) if v is not None}
+        return lists.create({"name": (options.list_name or "").strip(), "kind": "static", **scope})["id"]
+    return None
+
+
+def run_import(
+    session: Session,
+    principal: Principal,
+    data_or_path: bytes | str | os.PathLike[str] | BinaryIO,
+    options: ImportOptions,
+    *,
+    job_id: int | None = None,
+    progress: Progress | None = None,
+    formats: Sequence[ImportFormat] | None = None,
+    filename: str = "",
+) -> ImportResult:
+    """Stream the file into batched upserts; record failed rows; keep the job row current.
+
+    A file-level problem (``ImportFileError``) or a refused target (``RepositoryError``)
+    writes no contacts, marks the job failed and is raised. A dry run writes no contacts
+    (nor a new list) but records the job, its counts and its failed rows.
+    """
+    src = _source(data_or_path)
+    if not filename and isinstance(data_or_path, (str, os.PathLike)):
+        filename = Path(data_or_path).name
+    try:
+        return _run(session, principal, src, options, job_id, progress, formats, filename)
+    finally:
+        if src is not data_or_path:
+            src.close()  # type: ignore[union-attr]
+
+
+def _run(session: Session, principal: Principal, src: bytes | BinaryIO, options: ImportOptions,
+         job_id: int | None, progress: Progress | None, formats: Sequence[ImportFormat] | None,
+         filename: str) -> ImportResult:
+    try:
+        options.check()
+        parsed = open_with_options(formats if formats is not None else _current_formats(), src, options)
+        if problem := parsed.mapping_problem():
+            raise ImportFileError(problem)
+        upserter = Upserter(session, principal, region=tenant_region(session, principal.tenant_id),
+                            options=UpsertOptions(match_keys=tuple(options.match_keys),
+                                                  on_duplicate=options.on_duplicate,
+                                                  blank_clears=options.blank_clears, visibility=options.visibility,
+                                                  department_id=options.department_id, owner_id=options.owner_id,
+                                                  dry_run=options.dry_run))
+        list_id = _resolve_list(session, principal, options)
+        upserter.o.list_id = list_id
+    except (ImportFileError, RepositoryError) as exc:
+        session.rollback()
+        if job_id is not None:
+            _set_job(session, job_id, status="failed", message=str(exc), finished_at=utcnow())
+        raise
+    total = estimate_rows(src, parsed)
+    stored = {**options.as_dict(), "header": list(parsed.header), "format": parsed.format}
+    if job_id is None:
+        job_id = create_job(session, principal, options, filename=filename)
+    session.execute(update(JOBS).where(JOBS.c.id == job_id).values(
+        status="running", format=parsed.format, options=stored, total_rows=total, dry_run=options.dry_run))
+    session.commit()  # the job row is visible to pollers; contacts are not written yet
+    run = _Run(session, job_id, options.dry_run)
+    keep_lists = options.list_mode == "per_row"
+    batch: list[tuple[ImportRow, ContactRecord]] = []
+    since_commit = 0
+
+    def flush() -> None:
+        nonlocal since_commit
+        if batch:
+            outcomes = upserter.apply([rec for _, rec in batch])
+            for (row, _), out in zip(batch, outcomes, strict=True):
+                if out.status == "error":
+                    run.error(row, f"Row {row.row_number}: {out.message}")
+                else:
+                    run.counts["imported" if out.status == "created" else out.status] += 1
+            since_commit += len(batch)
+            batch.clear()
+        if run.pg and since_commit >= PG_COMMIT_EVERY:
+            session.commit()
+            since_commit = 0
+        run.progress(total)
+        if progress:
+            progress(run.counts["rows"], total)
+
+    try:
+        for row in parsed.iter_rows():
+            run.counts["rows"] += 1
+            if row.record is None:
+                run.error(row, row.error or f"Row {row.row_number}: unreadable")
+            else:
+                rec = row.record if keep_lists or not row.record.lists else dataclasses.replace(row.record, lists=None)
+                batch.append((row, rec))
+            if len(batch) >= options.batch_size:
+                flush()
+        flush()
+    except ImportFileError as exc:
+        session.rollback()
+        _set_job(session, job_id, status="failed", message=str(exc), finished_at=utcnow(), rows_done=0)
+        raise
+    except Exception as exc:
+        session.rollback()
+        _set_job(session, job_id, status="failed", message=f"{type(exc).__name__}: {exc}", finished_at=utcnow())
+        raise
+    c = run.counts
+    message = (f"{'Dry run: ' if options.dry_run else ''}{c['rows']} rows: {c['imported']} imported, "
+               f"{c['updated']} updated, {c['skipped']} skipped, {c['errors']} errors")
+    session.execute(update(JOBS).where(JOBS.c.id == job_id).values(
+        status="done", rows_done=c["rows"], imported=c["imported"], updated=c["updated"], skipped=c["skipped"],
+        errors=c["errors"], message=message, finished_at=utcnow()))
+    session.commit()
+    return ImportResult(job_id, "done", c["rows"], c["imported"], c["updated"], c["skipped"], c["errors"],
+                        options.dry_run, parsed.format, list_id, message, run.first_errors)
+
+
+def error_rows(session: Session, job_id: int) -> list[dict[str, Any]]:
+    """The failed rows of a job in file order."""
+    rows = session.execute(select(ERROR_ROWS.c.row_number, ERROR_ROWS.c.cells, ERROR_ROWS.c.error).where(
+        ERROR_ROWS.c.job_id == job_id).order_by(ERROR_ROWS.c.row_number, ERROR_ROWS.c.id)).mappings()
+    return [dict(r) for r in rows]
+
+
+def errors_csv(session: Session, job_id: int) -> str:
+    """The failed rows as CSV: the file's original header plus an ``errors`` column."""
+    import csv
+
+    job = session.execute(select(JOBS.c.options).where(JOBS.c.id == job_id)).scalar()
+    header = list((job or {}).get("header") or [])
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([*header, "errors"])
+    width = len(header)
+    for r in error_rows(session, job_id):
+        cells = list(r["cells"])
+        if not width:
+            writer.writerow([*cells, r["error"]])
+            continue
+        # cells beyond the header (a ragged row) follow the errors column, so nothing is lost
+        writer.writerow([*(cells + [""] * width)[:width], r["error"], *cells[width:]])
+    return out.getvalue()
+
+
+def _token_hash(token: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_errors_token(session: Session, job_id: int, ttl_minutes: int = 60) -> str:
+    """A new download token for the job's failed rows; only its sha256 and expiry are stored."""
+    import secrets
+    from datetime import timedelta
+
+    token = secrets.token_urlsafe(32)
+    session.execute(update(JOBS).where(JOBS.c.id == job_id).values(
+        error_token_hash=_token_hash(token), error_token_expires_at=utcnow() + timedelta(minutes=ttl_minutes)))
+    session.commit()
+    return token
+
+
+def job_for_errors_token(session: Session, tenant_id: int, token: str) -> int | None:
+    """The job id a live token of this tenant unlocks (``None`` if unknown or expired)."""
+    if not token:
+        return None
+    row = session.execute(select(JOBS.c.id, JOBS.c.error_token_expires_at).where(
+        JOBS.c.tenant_id == tenant_id, JOBS.c.error_token_hash == _token_hash(token))).first()
+    if row is None or row.error_token_expires_at is None:
+        return None
+    expires = row.error_token_expires_at.replace(tzinfo=None)
+    now = utcnow().replace(tzinfo=None)
+    return row.id if expires > now else None
