@@ -1,0 +1,3 @@
+"""Sync source endpoints: source types, configured sources, trigger, erase and run history."""
+
+from __future__ import annotations
