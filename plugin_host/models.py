@@ -44,6 +44,11 @@ ID = BigInteger().with_variant(Integer(), "sqlite")
 Stamp = DateTime(timezone=False)
 
 
+def Key(length: int) -> Any:
+    """A search/sort key compared byte-wise: prefix ranges and keyset paging need C collation on PostgreSQL."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
 def _fk(target: str, ondelete: str = "CASCADE", **kw: Any) -> Any:
     return mapped_column(ID, ForeignKey(target, ondelete=ondelete), **kw)
 
@@ -168,10 +173,10 @@ class Contact(db.Model):
     external_id: Mapped[str | None] = mapped_column(String(255))
     seen_run_id: Mapped[int | None] = mapped_column(ID)
     locally_modified: Mapped[bool] = mapped_column(Boolean, default=False)
-    first_key: Mapped[str] = mapped_column(String(200), default="")
-    last_key: Mapped[str] = mapped_column(String(200), default="")
-    company_key: Mapped[str] = mapped_column(String(200), default="")
-    sort_key: Mapped[str] = mapped_column(String(400), default="")
+    first_key: Mapped[str] = mapped_column(Key(200), default="")
+    last_key: Mapped[str] = mapped_column(Key(200), default="")
+    company_key: Mapped[str] = mapped_column(Key(200), default="")
+    sort_key: Mapped[str] = mapped_column(Key(400), default="")
     search_text: Mapped[str] = mapped_column(Text, default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_by: Mapped[int | None] = _fk("users.id", ondelete="SET NULL")
@@ -193,11 +198,11 @@ class ContactPhone(db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
     label: Mapped[str] = mapped_column(String(16), default="other")
     raw: Mapped[str] = mapped_column(String(100))
-    e164: Mapped[str | None] = mapped_column(String(20))
-    national: Mapped[str | None] = mapped_column(String(20))
+    e164: Mapped[str | None] = mapped_column(Key(20))
+    national: Mapped[str | None] = mapped_column(Key(20))
     extension: Mapped[str | None] = mapped_column(String(20))
     kind: Mapped[str] = mapped_column(String(10), default="e164")
-    digits_rev: Mapped[str] = mapped_column(String(40), default="")
+    digits_rev: Mapped[str] = mapped_column(Key(40), default="")
 
 
 class ContactEmail(db.Model):
@@ -209,7 +214,7 @@ class ContactEmail(db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
     label: Mapped[str] = mapped_column(String(16), default="other")
     address: Mapped[str] = mapped_column(String(254))
-    address_key: Mapped[str] = mapped_column(String(254))
+    address_key: Mapped[str] = mapped_column(Key(254))
 
 
 class Tag(db.Model):

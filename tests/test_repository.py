@@ -85,7 +85,7 @@ def test_create_get_update_delete_round_trip(world, session):
     assert [(p["e164"], p["label"], p["kind"]) for p in got["phones"]] == [
         ("+14085550101", "mobile", "e164"), (None, "other", "internal")]
     assert got["emails"] == [{"address": "noah@pulsenet.com", "label": "business"}]
-    assert got["tags"] == ["VIP", "gold"]  # duplicates (any case) collapse
+    assert got["tags"] == ["gold", "VIP"]  # duplicates (any case) collapse; sorted case-insensitively
 
     up = r.update(c["id"], {"title": "CEO", "emails": [], "tags": ["gold"]}, if_version=1)
     session.commit()

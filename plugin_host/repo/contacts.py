@@ -95,7 +95,7 @@ class ContactRepository(Bound):
         for r in self.s.execute(select(EM).where(EM.c.contact_id.in_(ids)).order_by(EM.c.position)).mappings():
             emails[r["contact_id"]].append({"address": r["address"], "label": r["label"]})
         for cid, name in self.s.execute(select(CT.c.contact_id, TAGS.c.name).join(TAGS, TAGS.c.id == CT.c.tag_id)
-                                        .where(CT.c.contact_id.in_(ids)).order_by(TAGS.c.name)):
+                                        .where(CT.c.contact_id.in_(ids)).order_by(TAGS.c.name_key)):
             tags[cid].append(name)
         for cid, name in self.s.execute(select(LM.c.contact_id, LISTS.c.name).join(LISTS, LISTS.c.id == LM.c.list_id)
                                         .where(LM.c.contact_id.in_(ids)).order_by(LISTS.c.name)):

@@ -161,8 +161,9 @@ class TagRepository(Bound):
     def all(self) -> list[dict[str, Any]]:
         visible = select(CT.c.tag_id, func.count().label("n")).join(C, C.c.id == CT.c.contact_id).where(
             contact_read_filter(self.p, C)).group_by(CT.c.tag_id).subquery()
-        rows = self.s.execute(select(TAGS.c.id, TAGS.c.name, func.coalesce(visible.c.n, 0)).outerjoin(
-            visible, visible.c.tag_id == TAGS.c.id).where(TAGS.c.tenant_id == self.p.tenant_id).order_by(TAGS.c.name))
+        rows = self.s.execute(select(TAGS.c.id, TAGS.c.name, func.coalesce(visible.c.n, 0))
+                              .outerjoin(visible, visible.c.tag_id == TAGS.c.id)
+                              .where(TAGS.c.tenant_id == self.p.tenant_id).order_by(TAGS.c.name_key))
         return [{"id": i, "name": n, "count": c} for i, n, c in rows]
 
     def _admin(self) -> None:
