@@ -100,11 +100,8 @@ def _register_routes(app: APIFlask) -> None:
 
     for bp in hub(app).registry.blueprints.values():
         app.register_blueprint(bp.blueprint)
-    for name in ("plugin_host.auth", "plugin_host.api", "plugin_host.web"):  # web: admin console (later)
-        try:
-            module = __import__(name, fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
-        module.register(app)
+    from plugin_host import api, auth, web
+
+    auth.register(app)
+    api.register(app)
+    web.register(app)

@@ -314,3 +314,30 @@ def worker_cmd(once: bool, poll: float) -> None:
         return
     click.echo(f"worker {worker} polling every {poll:g} s")
     loop(app, worker, threading.Event(), poll)
+
+
+@main.command("create-token")
+@click.argument("username")
+@click.option("--name", default="cli", show_default=True, help="A label to recognise the token by.")
+@click.option("--scopes", default="read", show_default=True, help="Comma-separated: read, write, import, admin.")
+@click.option("--expires-days", type=int, default=None, help="Expire after this many days (default: never).")
+@with_appcontext
+def create_token_cmd(username: str, name: str, scopes: str, expires_days: int | None) -> None:
+    """Create an API token for a user; the secret is printed once and stored only as a hash."""
+    from sqlalchemy import select
+
+    from plugin_host import tokens
+    from plugin_host.models import T
+
+    users = T["users"]
+    row = db.session.execute(select(users.c.id, users.c.tenant_id).where(users.c.username == username)).first()
+    if row is None:
+        raise click.ClickException(f"user {username!r} not found")
+    try:
+        secret, token_id = tokens.issue(db.session, row.tenant_id, row.id, name,
+                                        [s.strip() for s in scopes.split(",") if s.strip()], expires_days)
+        db.session.commit()
+    except RepositoryError as exc:
+        _fail(exc)
+    click.echo(f"token {token_id} for {username} ({scopes}); copy it now, it is not shown again:")
+    click.echo(secret)

@@ -66,3 +66,27 @@ def test_bad_config_names_the_setting(monkeypatch, tmp_path):
     res = CliRunner().invoke(main, ["plugins"])
     assert res.exit_code != 0
     assert "CONTACTS_HUB_DEFAULT_REGION" in str(res.exception)
+
+
+def test_cli_create_token_prints_secret_once_and_it_works(monkeypatch, tmp_path):
+    _env(monkeypatch, tmp_path)
+    r = CliRunner()
+    assert r.invoke(main, ["db", "upgrade"]).exit_code == 0
+    r.invoke(main, ["create-tenant", "acme", "Acme"])
+    r.invoke(main, ["create-user", "pbx", "--tenant", "acme", "--password", "s3cret-pass"])
+    res = r.invoke(main, ["create-token", "pbx", "--name", "PBX lookup", "--scopes", "read"])
+    assert res.exit_code == 0, res.output
+    secret = res.output.strip().splitlines()[-1]
+    assert secret.startswith("chub_")
+    from plugin_host import create_app
+
+    client = create_app().test_client()
+    assert client.get("/api/v1/lookup?number=%2B14085550101", headers={"Authorization": f"Bearer {secret}"}
+                      ).status_code == 200
+    assert r.invoke(main, ["create-token", "pbx", "--scopes", "root"]).exit_code != 0
+    assert "not found" in r.invoke(main, ["create-token", "ghost"]).output
+
+
+def test_landing_page_requires_sign_in(client):
+    resp = client.get("/")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/login")
