@@ -26,6 +26,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "plugins.m365_source",
     "plugins.custom_source",
     "plugins.sql_source",
+    "plugins.admin_console",
 )
 
 
