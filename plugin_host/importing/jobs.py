@@ -25,6 +25,7 @@ from plugin_host.models import T, db, utcnow
 JOBS, ERROR_ROWS = T["import_jobs"], T["import_error_rows"]
 ACTIVE = ("queued", "running")
 DEFAULT_LEASE_SECONDS = 600
+UNCLAIMED_GRACE_SECONDS = 10
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
@@ -72,9 +73,11 @@ def is_stale(job: dict[str, Any]) -> bool:
     if job["status"] not in ACTIVE or not job.get("file_path"):
         return False
     expires = job.get("lease_expires_at")
-    if expires is None:
-        return True
-    return expires.replace(tzinfo=None) < utcnow().replace(tzinfo=None)
+    now = utcnow().replace(tzinfo=None)
+    if expires is None:  # never claimed: give the worker it was submitted to a moment first
+        created = job.get("created_at")
+        return created is None or created.replace(tzinfo=None) < now - timedelta(seconds=UNCLAIMED_GRACE_SECONDS)
+    return expires.replace(tzinfo=None) < now
 
 
 def run_job(app: Any, job_id: int) -> str:

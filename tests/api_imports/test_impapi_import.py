@@ -149,3 +149,27 @@ def test_save_as_and_map_id(app, world, as_user):
     again = admin.post("/api/v1/imports", json={"csv": INLINE, "map_id": saved["id"]})
     assert again.status_code == 201, again.text
     assert again.get_json()["imported"] == 2
+
+
+def test_more_bad_input_gets_clear_messages(app, world, as_user):
+    admin = as_user("admin")
+    big = b"first_name,email,notes\nAnn,ann@x.com," + b"a" * (1024 * 1024 + 10) + b"\nBo,bo@x.com,short\n"
+    resp = upload(admin, "/api/v1/imports", big, "big.csv")
+    assert resp.status_code == 201, resp.text
+    body = resp.get_json()
+    assert body["rows"] == 2 and body["imported"] + body["errors"] == 2 and body["imported"] >= 1
+    assert body["errors"] == 0 or "notes" in body["error_messages"][0]
+    latin = "first_name,last_name,email\nJosé,Müller,jose@x.com\n".encode("cp1252")
+    ok = upload(admin, "/api/v1/imports", latin, "latin.csv")
+    assert ok.status_code == 201 and ok.get_json()["imported"] == 1
+    names = {c["first_name"] for c in admin.get("/api/v1/contacts").get_json()["items"]}
+    assert "José" in names
+    label = upload(admin, "/api/v1/imports", b"name,phone,phone_label,contact_type\nAnn,+14085550100,spaceship,"
+                   b"customer\nCy,+14085550101,work,spaceship\n", "l.csv")
+    assert label.status_code == 201, label.text
+    lb = label.get_json()
+    assert lb["imported"] == 1 and lb["errors"] == 1 and "spaceship" in lb["error_messages"][0]
+    ann = admin.get("/api/v1/contacts", query_string={"q": "Ann"}).get_json()["items"]
+    assert ann[0]["phones"][0]["label"] == "other"  # an unknown phone label is kept as "other"
+    semi = upload(admin, "/api/v1/imports", b"first_name;email\nBea;bea@x.com\n", "semi.csv", delimiter=",")
+    assert semi.status_code == 422 and semi.get_json()["detail"]
