@@ -55,7 +55,8 @@ def writes(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def register(app: APIFlask) -> None:
-    from plugin_host.api import admin, contacts, lists, problems  # noqa: F401  (routes register on import)
+    # Route modules register their routes on the blueprint when imported.
+    from plugin_host.api import admin, contacts, imports, lists, problems, sources  # noqa: F401
 
     app.config.setdefault("SECURITY_SCHEMES", {
         "bearerAuth": {"type": "http", "scheme": "bearer", "description": "API token (contacts-hub create-token)"},
@@ -64,6 +65,12 @@ def register(app: APIFlask) -> None:
     })
     problems.register(app)
     app.register_blueprint(api)
+    imports.register_aliases(app)
+    for blueprint in app.blueprints.values():
+        # Plain Flask blueprints (plugins' pages, login) are not API: keep them out of the OpenAPI
+        # document; APIFlask otherwise fails on their before_request hooks when it builds the spec.
+        if not hasattr(blueprint, "enable_openapi"):
+            blueprint.enable_openapi = False
     origins = app.config["CORS_ORIGINS"]
     if origins:
         CORS(app, resources={r"/api/*": {"origins": origins}}, supports_credentials=False,
