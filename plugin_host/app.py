@@ -10,7 +10,7 @@ from typing import Any
 
 import pluggy
 from apiflask import APIFlask
-from flask import Flask, current_app, jsonify
+from flask import Flask, current_app, jsonify, request
 from flask_migrate import Migrate
 from sqlalchemy import event
 
@@ -100,6 +100,24 @@ def _register_routes(app: APIFlask) -> None:
 
     for bp in hub(app).registry.blueprints.values():
         app.register_blueprint(bp.blueprint)
+
+    @app.before_request
+    def cors_preflight() -> Any:
+        # A CORS preflight never carries credentials: answer it before authentication can refuse it
+        # (Flask-CORS adds the allow-headers for allowed origins; other origins get none and are blocked).
+        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+            return app.response_class(status=204)
+        return None
+
+    @app.after_request
+    def static_cors(resp: Any) -> Any:
+        # Module scripts are fetched in CORS mode: a host app on an allowed origin embeds the Customers tab
+        # (web/static) and plugin panels (each plugin's static/) straight from the hub.
+        origin = request.headers.get("Origin")
+        if origin and (request.endpoint or "").endswith("static") and origin in app.config["CORS_ORIGINS"]:
+            resp.headers["Access-Control-Allow-Origin"] = origin
+            resp.vary.add("Origin")
+        return resp
     from plugin_host import api, auth, web
 
     auth.register(app)

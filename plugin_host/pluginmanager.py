@@ -27,6 +27,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "plugins.custom_source",
     "plugins.sql_source",
     "plugins.admin_console",
+    "plugins.customers_tab",
 )
 
 
