@@ -20,18 +20,23 @@ SEC = ["bearerAuth", "cookieAuth"]
 AUDIT = T["audit_events"]
 
 
-@api.get("/me")
-@api.output(s.MeOut)
-@api.doc(tags=["Session"], summary="The caller, its role and what it may do", security=SEC)
-def me() -> Any:
-    p = principal()
-    tenant = db.session.execute(select(T["tenants"].c.slug).where(T["tenants"].c.id == p.tenant_id)).scalar_one()
+def _permissions(p: Any) -> dict[str, Any]:
     perms: dict[str, Any] = {cap: may(p, cap) for cap in CAPABILITIES}
     for scope in Scope:
         for action in (Action.CREATE, Action.IMPORT):
             perms[f"{action.value}:{scope.value}"] = allowed(
                 p, action, scope, next(iter(p.admin_departments), None), p.user_id)
     perms["contacts:import"] = any(perms[f"import:{sc.value}"] for sc in Scope)
+    return perms
+
+
+@api.get("/me")
+@api.output(s.MeOut)
+@api.doc(tags=["Session"], summary="The caller, its role and what it may do", security=SEC)
+def me() -> Any:
+    p = principal()
+    tenant = db.session.execute(select(T["tenants"].c.slug).where(T["tenants"].c.id == p.tenant_id)).scalar_one()
+    perms = _permissions(p)
     return {"user_id": p.user_id, "username": p.username, "tenant_id": p.tenant_id, "tenant": tenant,
             "role": p.role.value, "member_departments": sorted(p.member_departments),
             "admin_departments": sorted(p.admin_departments), "scopes": sorted(p.scopes),
@@ -45,7 +50,7 @@ def panels() -> Any:
     from flask import jsonify
 
     p = principal()
-    me_perms = me()["permissions"]
+    me_perms = _permissions(p)
     out = []
     for panel in sorted(hub().registry.panels.values(), key=lambda x: (x.order, x.name)):
         need = panel.permission

@@ -30,7 +30,7 @@ def _query(args: dict[str, Any]) -> tuple[ContactQuery, bool]:
 @api.get("/contacts")
 @api.input(s.ContactsQuery, location="query", arg_name="args")
 @api.output(s.ContactPage)
-@api.doc(summary="List and search contacts", security=SEC,
+@api.doc(summary="List and search contacts", security=SEC, responses=[404],
          description="Filters, search (prefix and substring), A–Z letter and keyset pagination; only contacts "
                      "the caller may read.")
 def list_contacts(args: dict[str, Any]) -> Any:
@@ -98,7 +98,7 @@ def delete_contact(contact_id: int) -> Any:
 @api.post("/contacts/bulk")
 @api.input(s.BulkIn, arg_name="data")
 @api.output(s.BulkOut)
-@api.doc(summary="Bulk action on selected contacts", security=SEC, responses=[422],
+@api.doc(summary="Bulk action on selected contacts", security=SEC, responses=[403, 404, 422],
          description="add_tag / remove_tag (tag), add_to_list (list_id), assign_to_queue (department_id) "
                      "or delete. Contacts the caller may not change are reported in `denied`.")
 @writes

@@ -8,6 +8,7 @@ from apiflask import APIFlask
 from apiflask.exceptions import HTTPError
 from flask import Response, json, request
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from plugin_host.auth import CsrfFailed, Unauthenticated
 from plugin_host.repo.errors import RepositoryError, ValidationError
@@ -17,6 +18,28 @@ TITLES = {400: "Bad request", 401: "Authentication required", 403: "Forbidden", 
           405: "Method not allowed", 409: "Conflict", 412: "Precondition failed", 413: "Payload too large",
           415: "Unsupported media type", 422: "Validation failed", 428: "Precondition required",
           429: "Too many requests", 500: "Internal server error"}
+
+
+#: The documented shape of every error body (APIFlask's default error schemas describe its own JSON, not ours).
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "instance": {"type": "string"},
+        "errors": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                   "description": "per-field messages (validation failures)"},
+    },
+}
+
+
+class BoundedInt(IntegerConverter):
+    """``<int:...>`` of at most 18 digits: a number beyond a 64-bit id is a plain 404, not an OverflowError.
+
+    (A ``max=`` bound is checked after matching and makes werkzeug answer 405 for the other methods.)
+    """
+
+    regex = r"\d{1,18}"
 
 
 def problem(status: int, detail: str, errors: dict[str, list[str]] | None = None, **extra: Any) -> Response:
@@ -54,6 +77,10 @@ def wants_problem() -> bool:
 
 
 def register(app: APIFlask) -> None:
+    app.config["VALIDATION_ERROR_SCHEMA"] = PROBLEM_SCHEMA
+    app.config["HTTP_ERROR_SCHEMA"] = PROBLEM_SCHEMA
+    app.url_map.converters["int"] = BoundedInt  # before the API blueprint's rules are added
+
     @app.error_processor
     def apiflask_error(error: HTTPError) -> Response:
         if error.status_code == 422 or (error.detail and isinstance(error.detail, dict)):
@@ -91,6 +118,11 @@ def register(app: APIFlask) -> None:
     def problem_content_types(spec: dict[str, Any]) -> dict[str, Any]:
         for path in spec.get("paths", {}).values():
             for op in path.values():
+                if isinstance(op, dict) and "requestBody" in op:
+                    # a body that is not JSON at all (werkzeug's BadRequest) never reaches schema validation
+                    op.setdefault("responses", {}).setdefault("400", {
+                        "description": "Malformed request body",
+                        "content": {PROBLEM: {"schema": PROBLEM_SCHEMA}}})
                 for code, resp in (op.get("responses") or {}).items() if isinstance(op, dict) else ():
                     content = resp.get("content") if isinstance(resp, dict) else None
                     if str(code)[0] in "45" and content and "application/json" in content:

@@ -21,6 +21,8 @@ from plugin_host.repo.validation import CHANNELS
 Str = fields.String
 Int = fields.Integer
 Bool = fields.Boolean
+#: ids are 64-bit integers in the database; larger numbers are invalid input, not a server error
+MAX_ID = 2**63 - 1
 
 
 class PhoneIn(Schema):
@@ -98,26 +100,26 @@ class ContactsQuery(Schema):
     letter = Str(validate=OneOf(list(LETTERS)), metadata={"description": "A–Z jump, # for others"})
     status = Str(validate=OneOf(STATUSES))
     acquisition_source = Str(validate=OneOf(ACQUISITION_SOURCES))
-    source_id = Int(validate=Range(min=1))
-    account_id = Int(validate=Range(min=1))
+    source_id = Int(validate=Range(1, MAX_ID))
+    account_id = Int(validate=Range(1, MAX_ID))
     contact_type = Str(validate=OneOf(CONTACT_TYPES))
     tag = Str(validate=Length(1, 100), metadata={"description": "substring of a tag name"})
     has_activities = Bool()
-    list_id = Int(validate=Range(min=1))
+    list_id = Int(validate=Range(1, MAX_ID))
     visibility = Str(validate=OneOf(VISIBILITIES))
-    department_id = Int(validate=Range(min=1))
+    department_id = Int(validate=Range(1, MAX_ID))
     after = Str(validate=Length(1, 600))
     limit = Int(load_default=50, validate=Range(1, 200))
     with_total = Bool(load_default=False)
 
 
 class BulkIn(Schema):
-    ids = fields.List(Int(validate=Range(min=1)), required=True, validate=Length(1, 10000))
+    ids = fields.List(Int(validate=Range(1, MAX_ID)), required=True, validate=Length(1, 10000))
     action = Str(required=True, validate=OneOf(["add_tag", "remove_tag", "add_to_list", "assign_to_queue",
                                                 "delete"]))
     tag = Str(validate=Length(1, 100))
-    list_id = Int(validate=Range(min=1))
-    department_id = Int(validate=Range(min=1))
+    list_id = Int(validate=Range(1, MAX_ID))
+    department_id = Int(validate=Range(1, MAX_ID))
 
 
 class BulkOut(Schema):
@@ -129,8 +131,8 @@ class BulkOut(Schema):
 
 class ConvertIn(Schema):
     visibility = Str(required=True, validate=OneOf(VISIBILITIES))
-    department_id = Int(allow_none=True, validate=Range(min=1))
-    owner_id = Int(allow_none=True, validate=Range(min=1))
+    department_id = Int(allow_none=True, validate=Range(1, MAX_ID))
+    owner_id = Int(allow_none=True, validate=Range(1, MAX_ID))
 
 
 class ActivityIn(Schema):
@@ -140,13 +142,13 @@ class ActivityIn(Schema):
     body = Str(allow_none=True, validate=Length(0, 100000))
     occurred_at = fields.DateTime(allow_none=True)
     duration_seconds = Int(allow_none=True, validate=Range(0, 10**7))
-    department_id = Int(allow_none=True, validate=Range(min=1))
+    department_id = Int(allow_none=True, validate=Range(1, MAX_ID))
     source = Str(allow_none=True, validate=Length(0, 64))
     external_id = Str(allow_none=True, validate=Length(0, 255))
 
 
 class ActivityPost(ActivityIn):
-    contact_id = Int(validate=Range(min=1))
+    contact_id = Int(validate=Range(1, MAX_ID))
     number = Str(validate=Length(1, 64), metadata={"description": "log against the caller-ID match instead"})
 
 
@@ -189,8 +191,8 @@ class ListIn(Schema):
     description = Str(validate=Length(0, 2000))
     criteria = fields.Dict(keys=Str(), values=fields.Raw(allow_none=True))
     visibility = Str(validate=OneOf(VISIBILITIES))
-    department_id = Int(allow_none=True, validate=Range(min=1))
-    owner_id = Int(allow_none=True, validate=Range(min=1))
+    department_id = Int(allow_none=True, validate=Range(1, MAX_ID))
+    owner_id = Int(allow_none=True, validate=Range(1, MAX_ID))
 
 
 class ListPatch(Schema):
@@ -213,7 +215,7 @@ class ListOut(Schema):
 
 
 class MembersIn(Schema):
-    contact_ids = fields.List(Int(validate=Range(min=1)), required=True, validate=Length(1, 10000))
+    contact_ids = fields.List(Int(validate=Range(1, MAX_ID)), required=True, validate=Length(1, 10000))
 
 
 class CountOut(Schema):
@@ -313,7 +315,7 @@ class TokenIn(Schema):
     name = Str(required=True, validate=Length(1, 200))
     scopes = fields.List(Str(validate=OneOf(TOKEN_SCOPES)), required=True, validate=Length(1, 4))
     expires_days = Int(allow_none=True, validate=Range(1, 3650))
-    user_id = Int(validate=Range(min=1))
+    user_id = Int(validate=Range(1, MAX_ID))
 
 
 class TokenOut(Schema):
@@ -331,7 +333,7 @@ class TokenOut(Schema):
 
 class AuditQuery(Schema):
     entity = Str(validate=Length(1, 32))
-    before_id = Int(validate=Range(min=1))
+    before_id = Int(validate=Range(1, MAX_ID))
     limit = Int(load_default=100, validate=Range(1, 500))
 
 

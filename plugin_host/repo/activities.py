@@ -14,7 +14,7 @@ from plugin_host.repo.base import Bound
 from plugin_host.repo.contacts import ContactRepository
 from plugin_host.repo.errors import ValidationError
 
-ACT, USERS = T["activities"], T["users"]
+ACT, USERS, DEPTS = T["activities"], T["users"], T["departments"]
 KINDS = ("call", "chat", "email", "sms", "whatsapp", "facebook", "note", "meeting", "conversion", "task")
 DIRECTIONS = ("inbound", "outbound", "internal")
 
@@ -50,6 +50,9 @@ class ActivityRepository(Bound):
         dept = data.get("department_id")
         if dept is not None and dept not in self.p.member_departments and self.p.role != "admin":
             errors["department_id"] = ["you are not a member of that department"]
+        elif dept is not None and self.s.execute(select(DEPTS.c.id).where(
+                DEPTS.c.id == dept, DEPTS.c.tenant_id == self.p.tenant_id)).first() is None:
+            errors["department_id"] = [f"department {dept} does not exist"]
         if errors:
             raise ValidationError(errors)
         row = {"tenant_id": self.p.tenant_id, "contact_id": contact_id, "kind": kind, "direction": direction,
