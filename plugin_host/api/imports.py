@@ -558,7 +558,11 @@ def contact_record(c: Mapping[str, Any]) -> ContactRecord:
 
 
 @api.get("/contacts/export")
-@api.doc(summary="Export contacts as PBX CSV or vCard 3.0", security=SEC, tags=["Import"], responses=[404, 422],
+@api.doc(summary="Export contacts as PBX CSV or vCard 3.0", security=SEC, tags=["Import"],
+         responses={200: {"description": "The file (attachment)",
+                          "content": {"text/csv": {"schema": {"type": "string"}},
+                                      "text/vcard": {"schema": {"type": "string"}}}},
+                    404: "Unknown list", 422: "Invalid filter or format"},
          description="Only contacts the caller may read, with the contact list's filters; streamed. Cells a "
                      "spreadsheet would run as a formula are neutralised.")
 def export_contacts() -> Any:
