@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from plugin_host.directory import create_department, create_tenant, create_user, principal_for, set_membership
 from plugin_host.models import T, utcnow
 from plugin_host.repo import ActivityRepository, ContactQuery, ContactRepository, ListRepository
+from plugin_host.text import fold
 
 FIRST = ["Noah", "Liam", "Emma", "Lucas", "Olivia", "Mia", "Sofia", "Jonas", "Lena", "Matteo", "Chloé", "Hugo",
          "Aoife", "Oliver", "Amelia", "Zoë", "Mateo", "Isabella", "Lukas", "Anna", "Björn", "Ingrid", "Sven",
@@ -75,7 +76,8 @@ def _contact(rnd: random.Random, i: int, sales: int, support: int, uids: dict[st
                "label": rnd.choice(["work", "mobile", "home"])}]
     if rnd.random() < 0.3:
         phones.append({"number": f"+1 415 555 {rnd.randint(0, 9999):04d}", "label": "mobile"})
-    domain = (company or "mail").lower().replace(" ", "").replace("é", "e") + ".example"
+    domain = fold(company or "mail").replace(" ", "") + ".example"
+    address = fold(f"{first}.{last}{i}@{domain}").replace("'", "").replace(" ", "")
     roll = rnd.random()
     scope: dict[str, Any] = {"visibility": "global"}
     if roll < 0.35:
@@ -85,8 +87,7 @@ def _contact(rnd: random.Random, i: int, sales: int, support: int, uids: dict[st
     return {"first_name": first, "last_name": last, "company": company or None,
             "contact_type": "lead" if rnd.random() < 0.25 else "customer",
             "status": rnd.choice(["active"] * 8 + ["inactive", "do_not_contact"]),
-            "phones": phones, "emails": [{"address": f"{first}.{last}{i}@{domain}".lower().replace("'", ""),
-                                          "label": rnd.choice(["business", "private"])}],
+            "phones": phones, "emails": [{"address": address, "label": rnd.choice(["business", "private"])}],
             "tags": rnd.sample(TAGS, rnd.randint(0, 2)), "notes": rnd.choice(NOTES),
             "acquisition_source": rnd.choice(["web_form", "referral", "trade_show", "cold_call", "website"]),
             **scope}

@@ -97,7 +97,7 @@ function renderGrid(grid) {
       h('td', {}, ownerName(c)),
       h('td', { class: 'tags' }, (c.tags || []).map((t) => h('span', { class: 'tag' }, t))),
       h('td', {}, h('button', { type: 'button', class: 'activities', onclick: () => timeline(c) },
-        `${c.activity_count || 0} Activities`)));
+        `${c.activity_count || 0} ${c.activity_count === 1 ? "Activity" : "Activities"}`)));
     return tr;
   });
   replace(grid, h('table', { class: 'grid', 'aria-label': 'Contacts' },
