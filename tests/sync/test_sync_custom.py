@@ -63,6 +63,7 @@ def test_full_then_incremental_keeps_local_edits(app, session, world, custom_ser
     ({"status": 500, "body": "boom", "times": None}, "500 Internal Server Error"),
     ({"truncate": True}, "truncated JSON"),
     ({"status": 401, "times": 2}, "401 Unauthorized even with a fresh token"),
+    ({"delay": 1.5, "times": None}, "(timeout)"),
 ])
 def test_fault_mid_run_changes_nothing(app, session, world, custom_server, make_ctx, fault, words):
     ids = custom_server.add_many(4)
@@ -73,7 +74,7 @@ def test_fault_mid_run_changes_nothing(app, session, world, custom_server, make_
     custom_server.edit_contact(ids[0], company="Changed")
     custom_server.add_many(3, prefix="Extra")
     custom_server.inject_fault("/contacts/delta", page=2, **fault)
-    run = svc.run_source(sid, "w1", make_ctx.ctx(max_retries=1))
+    run = svc.run_source(sid, "w1", make_ctx.ctx(max_retries=1, http_timeout=0.5))
     assert run["ok"] is False and words in run["message"]
     after = state(session, sid)
     assert after["cursor"] == cursor  # not advanced past changes it did not apply
