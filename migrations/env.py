@@ -14,6 +14,11 @@ fileConfig(config.config_file_name)
 logger = logging.getLogger('alembic.env')
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    """The SQLite FTS5 table and its shadow tables live outside the models (see migration 0003)."""
+    return not (type_ == "table" and name.startswith("contacts_fts"))
+
+
 def get_engine():
     return current_app.extensions['migrate'].db.engine
 
@@ -94,6 +99,7 @@ def run_migrations_online():
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
+            include_object=include_object,
             **conf_args
         )
 

@@ -14,7 +14,19 @@ from plugin_host.permissions import Action, Role, Scope, activity_read_filter, a
 from plugin_host.repo.base import Bound, insert_ignore
 from plugin_host.repo.children import derived, display_name, email_rows, phone_rows
 from plugin_host.repo.errors import NotFound, PermissionDenied, PreconditionFailed, ValidationError
-from plugin_host.repo.query import ACT, CT, EM, LM, PH, TAGS, C, ContactQuery, encode_cursor, filter_clauses
+from plugin_host.repo.query import (
+    ACT,
+    CT,
+    EM,
+    LM,
+    PH,
+    TAGS,
+    C,
+    ContactQuery,
+    decode_cursor,
+    encode_cursor,
+    filter_clauses,
+)
 from plugin_host.repo.validation import validate_contact
 from plugin_host.text import fold
 
@@ -38,8 +50,9 @@ class ContactRepository(Bound):
     def visible(self) -> Any:
         return contact_read_filter(self.p, C)
 
-    def _where(self, query: ContactQuery) -> list[Any]:
-        terms = [self.visible(), *filter_clauses(self.p, query)]
+    def _where(self, query: ContactQuery, search: bool = True) -> list[Any]:
+        """Permission filter + filters (+ the search term unless ``search`` is False), all in SQL."""
+        terms = [self.visible(), *filter_clauses(self.p, query, search=search)]
         if query.list_id is not None:
             from plugin_host.repo.lists import ListRepository
 
@@ -49,8 +62,15 @@ class ContactRepository(Bound):
     def list(self, query: ContactQuery) -> dict[str, Any]:
         """One page, ordered by name with a stable keyset cursor (``next``)."""
         limit = max(1, min(int(query.limit or 50), self.page_max))
-        stmt = select(C).where(*self._where(query)).order_by(C.c.sort_key, C.c.id).limit(limit + 1)
-        rows = self.s.execute(stmt).mappings().all()
+        if query.q and query.q.strip():
+            from plugin_host.repo.search import SearchPager
+
+            pager = SearchPager(self.s, self._where(query, search=False), self.s.get_bind().dialect.name)
+            after = decode_cursor(query.after) if query.after else None
+            rows = pager.page(self.p.tenant_id, query.q, query.match, after, limit)
+        else:
+            stmt = select(C).where(*self._where(query)).order_by(C.c.sort_key, C.c.id).limit(limit + 1)
+            rows = self.s.execute(stmt).mappings().all()
         more = len(rows) > limit
         rows = rows[:limit]
         nxt = encode_cursor(rows[-1]["sort_key"], rows[-1]["id"]) if more and rows else None

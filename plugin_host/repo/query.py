@@ -109,10 +109,13 @@ def letter_clause(letter: str) -> ColumnElement[bool]:
     return and_(C.c.sort_key >= low, C.c.sort_key < chr(ord(low) + 1))
 
 
-def filter_clauses(p: Principal, query: ContactQuery) -> list[ColumnElement[bool]]:
-    """The WHERE terms for ``query`` (the permission filter is added by the repository)."""
+def filter_clauses(p: Principal, query: ContactQuery, search: bool = True) -> list[ColumnElement[bool]]:
+    """The WHERE terms for ``query`` (the permission filter is added by the repository).
+
+    ``search=False`` leaves out the search term (pages of a search are built by ``repo.search``).
+    """
     out: list[ColumnElement[bool]] = []
-    if query.q and query.q.strip():
+    if search and query.q and query.q.strip():
         out.append(search_clause(query.q, query.match))
     if query.letter:
         out.append(letter_clause(query.letter))
