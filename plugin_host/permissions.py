@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, false, or_, true
@@ -217,8 +218,13 @@ def _rule_sql(p: Principal, rule: Rule, department_col: Any, owner_col: Any) -> 
     return false()
 
 
+@lru_cache(maxsize=4096)
 def scoped_filter(p: Principal, action: Action, table: Any) -> ColumnElement[bool]:
-    """SQL for "rows of ``table`` (contacts or lists) that ``p`` may ``action``", tenant included."""
+    """SQL for "rows of ``table`` (contacts or lists) that ``p`` may ``action``", tenant included.
+
+    Cached per principal: SQL expressions are immutable, and rebuilding this one dominated the
+    cost of a caller-ID lookup.
+    """
     parts = []
     for scope in Scope:
         rule = rule_for(p, action, scope)

@@ -103,17 +103,39 @@ class ContactRepository(Bound):
     def get(self, contact_id: int) -> dict[str, Any]:
         return self.hydrate([self._row(contact_id)])[0]
 
-    def hydrate(self, rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Rows -> API dicts, with children fetched in one query per kind for the whole page."""
+    def hydrate(self, rows: Sequence[Mapping[str, Any]], *, light: bool = False) -> list[dict[str, Any]]:
+        """Rows -> API dicts, with children fetched in one query per kind for the whole page.
+
+        ``light`` loads phones and e-mails only (caller-ID answers, which must be fast).
+        """
         ids = [r["id"] for r in rows]
         if not ids:
             return []
         phones, emails, tags, lists, custom, acts = ({i: [] for i in ids} for _ in range(6))
+        self._phones_emails(ids, phones, emails)
+        if not light:
+            self._tags_lists_custom_counts(ids, tags, lists, custom, acts)
+        out = []
+        for r in rows:
+            d = {k: r[k] for k in (*SCALARS, "id", "visibility", "department_id", "owner_id", "source_id",
+                                   "external_id", "locally_modified", "version", "created_by", "updated_by")}
+            d["display_name"] = display_name(r["first_name"], r["last_name"], r["company"])
+            d["created_at"], d["updated_at"] = r["created_at"].isoformat(), r["updated_at"].isoformat()
+            cid = r["id"]
+            d.update(phones=phones[cid], emails=emails[cid])
+            if not light:
+                d.update(tags=tags[cid], lists=lists[cid], custom=dict(custom[cid]), activity_count=acts[cid] or 0)
+            out.append(d)
+        return out
+
+    def _phones_emails(self, ids: list[int], phones: dict, emails: dict) -> None:
         for r in self.s.execute(select(PH).where(PH.c.contact_id.in_(ids)).order_by(PH.c.position)).mappings():
             phones[r["contact_id"]].append({"number": r["raw"], "e164": r["e164"], "extension": r["extension"],
                                             "label": r["label"], "kind": r["kind"], "valid": r["kind"] != "invalid"})
         for r in self.s.execute(select(EM).where(EM.c.contact_id.in_(ids)).order_by(EM.c.position)).mappings():
             emails[r["contact_id"]].append({"address": r["address"], "label": r["label"]})
+
+    def _tags_lists_custom_counts(self, ids: list[int], tags: dict, lists: dict, custom: dict, acts: dict) -> None:
         for cid, name in self.s.execute(select(CT.c.contact_id, TAGS.c.name).join(TAGS, TAGS.c.id == CT.c.tag_id)
                                         .where(CT.c.contact_id.in_(ids)).order_by(TAGS.c.name_key)):
             tags[cid].append(name)
@@ -127,17 +149,6 @@ class ContactRepository(Bound):
             ACT.c.contact_id.in_(ids), activity_read_filter(self.p, ACT)).group_by(ACT.c.contact_id))
         for cid, n in counts:
             acts[cid] = n
-        out = []
-        for r in rows:
-            d = {k: r[k] for k in (*SCALARS, "id", "visibility", "department_id", "owner_id", "source_id",
-                                   "external_id", "locally_modified", "version", "created_by", "updated_by")}
-            d["display_name"] = display_name(r["first_name"], r["last_name"], r["company"])
-            d["created_at"], d["updated_at"] = r["created_at"].isoformat(), r["updated_at"].isoformat()
-            cid = r["id"]
-            d.update(phones=phones[cid], emails=emails[cid], tags=tags[cid], lists=lists[cid],
-                     custom=dict(custom[cid]), activity_count=acts[cid] or 0)
-            out.append(d)
-        return out
 
     # ---------------------------------------------------------------- scope helpers
     def default_scope(self) -> tuple[str, int | None, int | None]:

@@ -46,7 +46,8 @@ class LookupRepository(Bound):
         how, ids = self.match_ids(number)
         n = normalise(number, self.region)
         contacts = ContactRepository(self.s, self.p).hydrate(
-            self.s.execute(select(C).where(C.c.id.in_(ids)).order_by(C.c.sort_key, C.c.id)).mappings().all()
+            self.s.execute(select(C).where(C.c.id.in_(ids)).order_by(C.c.sort_key, C.c.id)).mappings().all(),
+            light=True,  # a caller-ID answer needs names, phones and e-mails, and it must be fast
         ) if ids else []
         return {"number": number, "e164": n.e164, "match": how if ids or how == "ambiguous" else "none",
                 "contacts": contacts}
