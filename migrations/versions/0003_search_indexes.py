@@ -44,6 +44,10 @@ def upgrade():
         op.create_index("ix_contacts_search_trgm", "contacts", ["search_text"], sqlite_where=sa.text("0"))
         for statement in SQLITE_FTS:
             op.execute(statement)
+        has_stats = op.get_bind().execute(sa.text(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")).scalar()
+        if has_stats:  # new indexes without statistics next to old ones mislead SQLite's planner
+            op.execute("ANALYZE contacts")
 
 
 def downgrade():

@@ -29,7 +29,8 @@ class Branch:
     """``cond`` selects the branch's contacts; ``candidates`` lists (id, sort_key) from an index."""
 
     cond: ColumnElement[bool]
-    candidates: Select[Any] | None = None
+    candidates: Select[Any] | None = None  # (id, sort_key) from a contacts index
+    child_ids: Select[Any] | None = None  # contact ids from a phones/e-mails index
     fts: str | None = None  # SQLite FTS5 MATCH expression (substring branch)
 
 
@@ -51,8 +52,7 @@ def plan(tenant_id: int, q: str, match: str) -> tuple[list[Branch], list[Branch]
     if PHONEISH.match(raw) and len(digits) >= 3:
         ranges = or_(_prefix(PH.c.e164, "+" + digits), _prefix(PH.c.national, digits.lstrip("0") or digits))
         phone = Branch(exists().where(PH.c.contact_id == C.c.id, ranges),
-                       select(C.c.id, C.c.sort_key).join(PH, PH.c.contact_id == C.c.id)
-                       .where(PH.c.tenant_id == tenant_id, ranges))
+                       child_ids=select(PH.c.contact_id).where(PH.c.tenant_id == tenant_id, ranges))
         branches = [phone]
         if match != "prefix":
             branches.append(_substring(tenant, [digits]))
@@ -68,8 +68,8 @@ def plan(tenant_id: int, q: str, match: str) -> tuple[list[Branch], list[Branch]
         Branch(_prefix(C.c.company_key, first),
                select(C.c.id, C.c.sort_key).where(tenant, _prefix(C.c.company_key, first))),
         Branch(exists().where(EM.c.contact_id == C.c.id, _prefix(EM.c.address_key, first)),
-               select(C.c.id, C.c.sort_key).join(EM, EM.c.contact_id == C.c.id)
-               .where(EM.c.tenant_id == tenant_id, _prefix(EM.c.address_key, first))),
+               child_ids=select(EM.c.contact_id).where(EM.c.tenant_id == tenant_id,
+                                                        _prefix(EM.c.address_key, first))),
     ]
     extra = None
     if len(words) > 1:  # "smith j": every word must start some name, company or e-mail
@@ -114,13 +114,17 @@ class SearchPager:
 
     def _candidates(self, b: Branch, tenant_id: int) -> list[tuple[str, int]] | None:
         """Sorted (sort_key, id) of the branch's candidates, or None when the branch is dense."""
+        ids: list[int] | None = None
         if b.fts is not None and self.dialect == "sqlite":
             ids = [r[0] for r in self.s.execute(text("SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH :m "
                                                      "LIMIT :n"), {"m": b.fts, "n": CAP + 1})]
+        elif b.child_ids is not None:
+            ids = sorted(set(self.s.execute(b.child_ids.limit(CAP + 1)).scalars()))
+        if ids is not None:
             if len(ids) > CAP:
                 return None
             found: list[tuple[str, int]] = []
-            for i in range(0, len(ids), CHUNK):
+            for i in range(0, len(ids), CHUNK):  # literal id lists: every planner reads these by primary key
                 found += [(k, cid) for cid, k in self.s.execute(select(C.c.id, C.c.sort_key).where(
                     C.c.id.in_(ids[i:i + CHUNK]), C.c.tenant_id == tenant_id))]
             return sorted(found)
