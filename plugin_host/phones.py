@@ -42,14 +42,48 @@ def digits_of(text: str) -> str:
     return "".join(_DIGITS.findall(text))
 
 
-@lru_cache(maxsize=200_000)
+_PRIMED: dict[tuple[str, str], NormalisedPhone] = {}
+
+
 def normalise(raw: str, region: str = "US", internal_max_digits: int = 6) -> NormalisedPhone:
-    """Normalise ``raw`` using ``region`` for national formats.
+    """Normalise ``raw`` using ``region`` for national formats (cached; see ``prime``).
 
     Numbers of at most ``internal_max_digits`` digits (PBX extensions, short codes such as
     112) are never forced into E.164. Anything phonenumbers cannot parse, or parses to an
     impossible number, is kept raw and flagged ``invalid``, never dropped.
     """
+    if _PRIMED and internal_max_digits == 6:
+        hit = _PRIMED.get((raw, region))
+        if hit is not None:
+            return hit
+    return _normalise(raw, region, internal_max_digits)
+
+
+def prime(results: dict[tuple[str, str], NormalisedPhone]) -> None:
+    """Results computed elsewhere (another process, same code) for ``normalise(raw, region)``.
+
+    The import pipeline normalises the next batch's numbers in a second process and primes
+    them here; ``unprime`` forgets them. A miss simply computes the number here.
+    """
+    _PRIMED.update(results)
+
+
+def unprime(keys: object = None) -> None:
+    """Forget primed results (``keys``: an iterable of (raw, region); ``None``: all)."""
+    if keys is None:
+        _PRIMED.clear()
+        return
+    for k in keys:  # type: ignore[attr-defined]
+        _PRIMED.pop(k, None)
+
+
+def normalise_many(numbers: list[str], region: str) -> list[NormalisedPhone]:
+    """``normalise`` for each number (what the pipeline's second process runs)."""
+    return [normalise(n, region) for n in numbers]
+
+
+@lru_cache(maxsize=200_000)
+def _normalise(raw: str, region: str = "US", internal_max_digits: int = 6) -> NormalisedPhone:
     text = (raw or "").strip()
     digits = digits_of(text)
     if _INTERNAL.match(text) and len(digits) <= internal_max_digits:

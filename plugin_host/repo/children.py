@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from plugin_host.phones import normalise
 from plugin_host.text import fold
+
+# Names and companies repeat a lot across an import: fold each distinct one once.
+_fold = lru_cache(maxsize=100_000)(fold)
 
 
 def display_name(first: str | None, last: str | None, company: str | None) -> str:
@@ -32,14 +36,15 @@ def email_rows(emails: Iterable[Mapping[str, str]]) -> list[dict[str, Any]]:
 def derived(values: Mapping[str, Any], phones: list[dict[str, Any]], emails: list[dict[str, Any]]) -> dict[str, Any]:
     """Search keys: folded names for range queries and one folded text for substring search."""
     first, last, company = values.get("first_name") or "", values.get("last_name") or "", values.get("company") or ""
-    parts = [fold(first), fold(last), fold(company)]
+    ff, fl, fc = _fold(first), _fold(last), _fold(company)
+    parts = [ff, fl, fc]
     parts += [e["address_key"] for e in emails]
     parts += [p["digits_rev"][::-1] for p in phones if p["digits_rev"]]
     parts += [p["national"] for p in phones if p.get("national")]
     return {
-        "first_key": fold(first)[:200],
-        "last_key": fold(last)[:200],
-        "company_key": fold(company)[:200],
-        "sort_key": fold(display_name(first, last, company))[:400],
+        "first_key": ff[:200],
+        "last_key": fl[:200],
+        "company_key": fc[:200],
+        "sort_key": _fold(display_name(first, last, company))[:400],
         "search_text": " ".join(p for p in parts if p),
     }

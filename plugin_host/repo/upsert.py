@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 
 from plugin_host.models import T, utcnow
 from plugin_host.permissions import Action, allowed, scoped_filter
@@ -24,6 +25,12 @@ CFV, SUPP, CF, DEPTS, USERS, LISTS = (T[n] for n in (
 MATCH_KEYS = ("email", "phone", "mobile", "external_crm_id")
 SCOPE_WORDS = {"all": "global", "global": "global", "queue": "department", "department": "department",
                "owner": "private", "private": "private"}
+_FTS_TRIGGERS = {  # migration 0003's triggers (whitespace-normalised); anything else is left alone
+    "contacts_fts_ai": "CREATE TRIGGER contacts_fts_ai AFTER INSERT ON contacts BEGIN INSERT INTO "
+                       "contacts_fts(rowid, search_text) VALUES (new.id, new.search_text); END",
+    "contacts_fts_au": "CREATE TRIGGER contacts_fts_au AFTER UPDATE OF search_text ON contacts BEGIN UPDATE "
+                       "contacts_fts SET search_text = new.search_text WHERE rowid = new.id; END",
+}
 RECORD_FIELDS = [f for f in SCALARS if f != "account_id"]
 NULLABLE_ENUMS = ("acquisition_source", "preferred_channel")
 
@@ -91,6 +98,8 @@ class Upserter(Bound):
         self._scope_cache: dict[tuple[Any, ...], tuple[str, int | None, int | None]] = {}
         self._dry_keys: dict[str, int] = {}
         self._dry_seen: set[str] = set()
+        self._fts_sql: dict[str, str] | None = None
+        self._fts_now = False
         self.counts = {"created": 0, "updated": 0, "skipped": 0, "error": 0}
 
     # ------------------------------------------------------------ scope & validation
@@ -282,8 +291,9 @@ class Upserter(Bound):
             for cid, it in updates.items():
                 outcomes[it.index] = RowOutcome("updated", cid)
         else:
-            self._insert(creates, outcomes)
-            self._update(updates, outcomes)
+            with self._fts_deferred():
+                self._insert(creates, outcomes)
+                self._update(updates, outcomes)
             for index, twin in merged:  # a row merged into an earlier one names the contact it became
                 outcomes[index].contact_id = outcomes[twin.index].contact_id  # type: ignore[union-attr]
         final = [o or RowOutcome("error", None, "not processed") for o in outcomes]
@@ -318,10 +328,72 @@ class Upserter(Bound):
             rows.append(row)
         if not rows:
             return
-        ids = self.s.execute(insert(C).returning(C.c.id, sort_by_parameter_order=True), _uniform(rows)).scalars().all()
+        ids = self._insert_contacts(_uniform(rows))
         for it, cid in zip(creates, ids, strict=True):
             outcomes[it.index] = RowOutcome("created", cid)
         self._children(list(zip(ids, creates, strict=True)), replace=False)
+
+    def _insert_contacts(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert contact rows; their ids in row order.
+
+        SQLite cannot return the ids of a multi-row insert in parameter order, so SQLAlchemy
+        would send one INSERT ... RETURNING per row. There, the first row is inserted alone (which
+        takes the database's single write lock for the rest of the transaction), and the others
+        get explicit ids after the current maximum in one executemany.
+        """
+        if self.s.get_bind().dialect.name != "sqlite" or len(rows) < 2:
+            ids = list(self.s.execute(insert(C).returning(C.c.id, sort_by_parameter_order=True), rows).scalars())
+        else:
+            first = self.s.execute(insert(C).values(rows[0]).returning(C.c.id)).scalar_one()
+            top = self.s.execute(select(func.max(C.c.id))).scalar_one()
+            rest = [{**r, "id": top + i} for i, r in enumerate(rows[1:], 1)]
+            self.s.connection().execute(insert(C), rest)
+            ids = [first, *(r["id"] for r in rest)]
+        if self._fts_now:  # the FTS insert trigger is set aside for this batch (see _fts_deferred)
+            self._fts_write("INSERT INTO contacts_fts(rowid, search_text) VALUES (?, ?)",
+                            [(cid, r["search_text"]) for cid, r in zip(ids, rows, strict=True)])
+        return ids
+
+    # ------------------------------------------------------------ SQLite FTS maintenance
+    def _fts_triggers(self) -> dict[str, str]:
+        """The contacts_fts insert/update triggers when they are exactly the known ones (else none)."""
+        if self._fts_sql is None:
+            found = dict(self.s.connection().exec_driver_sql(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'contacts' "
+                "AND name IN ('contacts_fts_ai', 'contacts_fts_au')").all())
+            norm = {k: " ".join(v.split()) for k, v in found.items()}
+            self._fts_sql = found if norm == _FTS_TRIGGERS else {}
+        return self._fts_sql
+
+    @contextmanager
+    def _fts_deferred(self) -> Iterator[None]:
+        """On SQLite, keep the FTS5 table in step with explicit statements instead of its triggers.
+
+        A row trigger gives each INSERT/UPDATE a statement savepoint, and FTS5 flushes its pending
+        terms at every savepoint: one tiny segment per row, which made contact inserts 5x slower.
+        The two triggers are dropped and re-created inside this (still open) transaction, so no
+        other connection ever sees them missing; a rollback restores them too.
+        """
+        if self.s.get_bind().dialect.name != "sqlite" or not self._fts_triggers():
+            yield
+            return
+        conn = self.s.connection()
+        raw = conn.connection.dbapi_connection
+        if not getattr(raw, "in_transaction", False):  # sqlite3 runs DDL outside a transaction in autocommit
+            conn.exec_driver_sql("UPDATE contacts SET id = id WHERE 0")
+        for name in self._fts_sql:
+            conn.exec_driver_sql(f"DROP TRIGGER {name}")
+        self._fts_now = True
+        try:
+            yield
+        finally:
+            self._fts_now = False
+            for sql in self._fts_sql.values():
+                conn.exec_driver_sql(sql)
+
+    def _fts_write(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            self.s.connection().exec_driver_sql(sql, rows)
 
     def _update(self, updates: dict[int, _Item], outcomes: list[RowOutcome | None]) -> None:
         if not updates:
@@ -354,8 +426,11 @@ class Upserter(Bound):
             phones = it.phones if it.phones is not None else old_ph.get(cid, [])
             emails = it.emails if it.emails is not None else old_em.get(cid, [])
             change = {k: merged[k] for k in it.values}
-            change.update(derived(merged, phones, emails), updated_at=now, updated_by=self.p.user_id,
-                          version=cur["version"] + 1)
+            change.update(derived(merged, phones, emails))
+            # only the columns whose value changes: an unchanged column keeps its value either way, and
+            # leaving it out of the SET list spares its index entries (and the FTS row) a rewrite
+            change = {k: v for k, v in change.items() if k not in cur or cur[k] != v}
+            change.update(updated_at=now, updated_by=self.p.user_id, version=cur["version"] + 1)
             by_shape.setdefault(tuple(sorted(change)), []).append({**change, "_id": cid})
             outcomes[it.index] = RowOutcome("updated", cid)
         from sqlalchemy import bindparam
@@ -363,6 +438,9 @@ class Upserter(Bound):
         for shape, rows in by_shape.items():
             stmt = update(C).where(C.c.id == bindparam("_id")).values({k: bindparam(k) for k in shape})
             self.s.connection().execute(stmt, rows)
+            if self._fts_now and "search_text" in shape:
+                self._fts_write("UPDATE contacts_fts SET search_text = ? WHERE rowid = ?",
+                                [(r["search_text"], r["_id"]) for r in rows])
         self._children([(cid, it) for cid, it, _ in todo], replace=True)
 
     def _group(self, table: Any, ids: list[int], cols: tuple[str, ...]) -> dict[int, list[dict[str, Any]]]:
