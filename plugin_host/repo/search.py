@@ -30,6 +30,7 @@ class Branch:
 
     cond: ColumnElement[bool]
     candidates: Select[Any] | None = None  # (id, sort_key) from a contacts index
+    walk: ColumnElement[bool] | None = None  # the condition for a name-order walk when dense
     child_ids: Select[Any] | None = None  # contact ids from a phones/e-mails index
     fts: str | None = None  # SQLite FTS5 MATCH expression (substring branch)
 
@@ -63,24 +64,30 @@ def plan(tenant_id: int, q: str, match: str) -> tuple[list[Branch], list[Branch]
     words = key.split()
     first = words[0]
     ordered = [Branch(_prefix(C.c.sort_key, key))]
-    branches = [
-        Branch(_prefix(C.c.last_key, first), select(C.c.id, C.c.sort_key).where(tenant, _prefix(C.c.last_key, first))),
-        Branch(_prefix(C.c.company_key, first),
-               select(C.c.id, C.c.sort_key).where(tenant, _prefix(C.c.company_key, first))),
-        Branch(exists().where(EM.c.contact_id == C.c.id, _prefix(EM.c.address_key, first)),
-               child_ids=select(EM.c.contact_id).where(EM.c.tenant_id == tenant_id,
-                                                        _prefix(EM.c.address_key, first))),
-    ]
+    branches = [_key_branch(tenant, C.c.last_key, first), _key_branch(tenant, C.c.company_key, first)]
+    if "@" in raw or "." in raw:
+        # E-mail prefixes only for queries that look like an address or a domain: addresses mostly
+        # start with the first name, so a dense e-mail branch follows name order and cannot be walked.
+        branches.append(Branch(exists().where(EM.c.contact_id == C.c.id, _prefix(EM.c.address_key, key)),
+                               child_ids=select(EM.c.contact_id).where(EM.c.tenant_id == tenant_id,
+                                                                        _prefix(EM.c.address_key, key))))
     extra = None
     if len(words) > 1:  # "smith j": every word must start some name, company or e-mail
-        branches.append(Branch(_prefix(C.c.first_key, first),
-                               select(C.c.id, C.c.sort_key).where(tenant, _prefix(C.c.first_key, first))))
         extra = and_(*(_word(tenant_id, w) for w in words))
+        # a first name is the start of the display name: its matches are a range of name order
+        ordered.append(Branch(and_(_prefix(C.c.sort_key, first), _prefix(C.c.first_key, first), extra)))
     substring = match == "substring" or (match == "auto" and len(key) >= 3)
     if substring and match != "prefix":
         # the substring branch is independent of the word-prefix rule above
         return ordered, [*branches, _substring(tenant, words)], extra
     return ordered, branches, extra
+
+
+def _key_branch(tenant: ColumnElement[bool], col: Any, word: str) -> Branch:
+    """A name-key prefix: candidates from the covering index; when dense, walk name order instead
+    (``col || ''`` keeps planners from range-scanning the key and sorting every match)."""
+    return Branch(_prefix(col, word), select(C.c.id, C.c.sort_key).where(tenant, _prefix(col, word)),
+                  walk=_prefix(col.concat(""), word))
 
 
 def _substring(tenant: ColumnElement[bool], words: Sequence[str]) -> Branch:
@@ -107,7 +114,7 @@ class SearchPager:
             extra_terms = [extra] if extra is not None and b.fts is None else []
             cands = self._candidates(b, tenant_id)
             if cands is None:
-                self._walk(and_(b.cond, *extra_terms), keyset, limit, rows)
+                self._walk(and_(b.walk if b.walk is not None else b.cond, *extra_terms), keyset, limit, rows)
             elif cands:
                 self._read(cands, [b.cond, *extra_terms], after, limit, rows)
         return sorted(rows.values(), key=lambda r: (r["sort_key"], r["id"]))[: limit + 1]
