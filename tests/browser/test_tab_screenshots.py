@@ -10,11 +10,13 @@ import pytest
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not os.environ.get("CONTACTS_HUB_SCREENSHOTS"), reason="CONTACTS_HUB_SCREENSHOTS unset")]
+              pytest.mark.skipif(not os.environ.get("CONTACTS_HUB_SCREENSHOTS"),
+                                 reason="CONTACTS_HUB_SCREENSHOTS unset")]
 IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 # A canned import answer: the screenshot must not add contacts to the shared test database.
 IMPORT_RESULT = {"id": 7, "status": "done", "filename": "trade-show-leads.csv", "rows": 42, "imported": 37,
-                 "updated": 3, "skipped": 0, "errors": 2, "message": "42 rows: 37 imported, 3 updated, 0 skipped, 2 errors",
+                 "updated": 3, "skipped": 0, "errors": 2,
+                 "message": "42 rows: 37 imported, 3 updated, 0 skipped, 2 errors",
                  "error_messages": ["Row 9: emails[0].address: 'jane(at)example' is not an e-mail address",
                                     "Row 31: phones[0].number: '12' is not a phone number"],
                  "errors_url": "/api/v1/imports/7/errors.csv?token=example"}
