@@ -258,7 +258,7 @@ def _sqlite_import_cache(session: Session) -> Callable[[], None] | None:
     return restore
 
 
-def _analyze(session: Session) -> None:
+def analyze_growing_tables(session: Session) -> None:
     """Refresh PostgreSQL's statistics of the tables an import grows (it sees this transaction's rows).
 
     Without it, an import into a nearly empty tenant keeps planning its per-batch e-mail/phone
@@ -438,7 +438,7 @@ def _run(session: Session, principal: Principal, src: bytes | BinaryIO, options:
             session.commit()
             since_commit = 0
         if run.pg and not options.dry_run and run.counts["rows"] >= next_analyze[0]:
-            _analyze(session)
+            analyze_growing_tables(session)
             next_analyze[0] *= 2
         run.progress(total)
         if progress:

@@ -14,6 +14,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from plugin_host.app import hub
+from plugin_host.importing.pipeline import PG_ANALYZE_FROM, analyze_growing_tables
 from plugin_host.models import T, utcnow
 from plugin_host.permissions import Principal, Role
 from plugin_host.records import (
@@ -63,6 +64,10 @@ class _Apply:
         self.up, self.pending, self.kind = up, [], ""
         self.received, self.deleted, self.errors = 0, 0, 0
         self.reasons: Counter[str] = Counter()
+        # A run is one transaction: on PostgreSQL refresh the statistics as the tables grow, or the
+        # per-batch external-id lookups are planned for empty tables (sequential scans per batch).
+        self.pg = up.s.get_bind().dialect.name == "postgresql"
+        self.next_analyze = PG_ANALYZE_FROM
 
     def add(self, item: Any) -> None:
         kind = "rec" if isinstance(item, ContactRecord) else "del"
@@ -83,6 +88,9 @@ class _Apply:
         else:
             self.deleted += self.up.delete_external(self.pending)
         self.pending = []
+        if self.pg and self.received >= self.next_analyze:
+            analyze_growing_tables(self.up.s)
+            self.next_analyze *= 2
 
     def summary(self) -> str:
         c = self.up.counts
