@@ -86,3 +86,26 @@ def migrate_and_seed(url: str, region: str = "US") -> dict[str, int]:
         uid = create_user(s, tid, "admin", "benchpass1", is_admin=True)
         s.commit()
     return {"tenant_id": tid, "user_id": uid}
+
+
+def baseline_table(backend: str, name: str, table: str, ddl: str, columns: list[str], pg_db: str) -> tuple[Any, str]:
+    """A fresh table for a baseline measurement (no secondary index) and its INSERT statement.
+
+    ``ddl`` is written for SQLite (``id INTEGER PRIMARY KEY`` first); on PostgreSQL the id becomes BIGSERIAL.
+    """
+    cols = ", ".join(columns)
+    if backend == "sqlite":
+        import sqlite3
+
+        reset_sqlite(name)
+        conn: Any = sqlite3.connect(str(TMP / f"{name}.db"))
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(ddl)
+        return conn, f"INSERT INTO {table} ({cols}) VALUES ({','.join('?' for _ in columns)})"
+    import psycopg
+
+    conn = psycopg.connect(f"host=127.0.0.1 user=postgres dbname={pg_db}")
+    conn.execute(f"DROP TABLE IF EXISTS {table}")
+    conn.execute(ddl.replace("id INTEGER PRIMARY KEY", "id BIGSERIAL PRIMARY KEY"))
+    return conn, f"INSERT INTO {table} ({cols}) VALUES ({','.join('%s' for _ in columns)})"

@@ -22,7 +22,7 @@ import random
 import time
 from pathlib import Path
 
-from bench._mem import TMP, db_url, emit, migrate_and_seed, reset_pg, reset_sqlite, run_phase
+from bench._mem import TMP, baseline_table, db_url, emit, migrate_and_seed, reset_pg, reset_sqlite, run_phase
 
 MODULE = "bench.import_csv"
 PG_DB = "ch_bench_import"
@@ -111,23 +111,9 @@ def phase_baseline(backend: str, rows: int) -> None:
     ddl = ("CREATE TABLE base_contacts (id INTEGER PRIMARY KEY, first_name TEXT, last_name TEXT, company TEXT, "
            "contact_type TEXT, phone_raw TEXT, e164 TEXT, phone_label TEXT, email TEXT, email_label TEXT, "
            "fb_user_id TEXT, notes TEXT)")
-    if backend == "sqlite":
-        import sqlite3
-
-        reset_sqlite("ch_bench_import_baseline")
-        conn = sqlite3.connect(str(TMP / "ch_bench_import_baseline.db"))
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute(ddl)
-        sql = "INSERT INTO base_contacts VALUES (NULL,?,?,?,?,?,?,?,?,?,?,?)"
-    else:
-        import psycopg
-
-        conn = psycopg.connect(f"host=127.0.0.1 user=postgres dbname={PG_DB}")
-        conn.execute("DROP TABLE IF EXISTS base_contacts")
-        conn.execute(ddl.replace("id INTEGER PRIMARY KEY", "id BIGSERIAL PRIMARY KEY"))
-        sql = ("INSERT INTO base_contacts (first_name, last_name, company, contact_type, phone_raw, e164, "
-               "phone_label, email, email_label, fb_user_id, notes) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)")
+    conn, sql = baseline_table(backend, "ch_bench_import_baseline", "base_contacts", ddl,
+                               ["first_name", "last_name", "company", "contact_type", "phone_raw", "e164",
+                                "phone_label", "email", "email_label", "fb_user_id", "notes"], PG_DB)
     t = time.perf_counter()
     n, batch = 0, []
     with path.open(newline="", encoding="utf-8") as fp:

@@ -24,7 +24,17 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from bench._mem import TMP, app_config, db_url, emit, migrate_and_seed, reset_pg, reset_sqlite, run_phase
+from bench._mem import (
+    TMP,
+    app_config,
+    baseline_table,
+    db_url,
+    emit,
+    migrate_and_seed,
+    reset_pg,
+    reset_sqlite,
+    run_phase,
+)
 
 MODULE = "bench.sync_apply"
 PG_DB = "ch_bench_sync"
@@ -168,23 +178,9 @@ def phase_baseline(backend: str, contacts: int, changes: int, which: str) -> Non
     full, delta = recording(contacts, changes)
     ddl = ("CREATE TABLE base_sync (id INTEGER PRIMARY KEY, external_id TEXT, first_name TEXT, last_name TEXT, "
            "company TEXT, title TEXT, email TEXT, phone1 TEXT, phone2 TEXT)")
-    if backend == "sqlite":
-        import sqlite3
-
-        reset_sqlite("ch_bench_sync_baseline")
-        conn: Any = sqlite3.connect(str(TMP / "ch_bench_sync_baseline.db"))
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.execute(ddl)
-        sql = "INSERT INTO base_sync VALUES (NULL,?,?,?,?,?,?,?,?)"
-    else:
-        import psycopg
-
-        conn = psycopg.connect(f"host=127.0.0.1 user=postgres dbname={PG_DB}")
-        conn.execute("DROP TABLE IF EXISTS base_sync")
-        conn.execute(ddl.replace("id INTEGER PRIMARY KEY", "id BIGSERIAL PRIMARY KEY"))
-        sql = ("INSERT INTO base_sync (external_id, first_name, last_name, company, title, email, phone1, phone2) "
-               "VALUES (%s,%s,%s,%s,%s,%s,%s,%s)")
+    conn, sql = baseline_table(backend, "ch_bench_sync_baseline", "base_sync", ddl,
+                               ["external_id", "first_name", "last_name", "company", "title", "email", "phone1",
+                                "phone2"], PG_DB)
     t = time.perf_counter()
     n, batch = 0, []
     for c in pages(full if which == "full" else delta):
