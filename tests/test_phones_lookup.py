@@ -268,3 +268,46 @@ def test_lookup_uses_the_tenant_region(world, session):
     res = LookupRepository(session, p, region="DE").lookup("030/1234567")
     assert (res["match"], [c["id"] for c in res["contacts"]]) == ("e164", [cid])
     assert res["e164"] == "+49301234567"
+
+
+def test_lookup_answer_has_the_contacts_phones_and_emails_in_order(world, session):
+    repo = ContactRepository(session, world.principal("admin"))
+    a = repo.create({"first_name": "Zoe", "phones": [{"number": "+1 408 555 0141", "label": "work"},
+                                                     {"number": "201", "label": "other"},
+                                                     {"number": "+49 30 1234567", "label": "home"}],
+                     "emails": [{"address": "zoe@example.com", "label": "business"},
+                                {"address": "z@example.org", "label": "private"}]})["id"]
+    b = repo.create({"first_name": "Adam", "phones": [{"number": "(408) 555-0141"}]})["id"]
+    session.commit()
+    res = _lookup(session, world, "admin", "+14085550141")
+    assert [c["id"] for c in res["contacts"]] == [b, a], "ordered by name"
+    for c in res["contacts"]:
+        full = repo.get(c["id"])
+        assert c["phones"] == full["phones"] and c["emails"] == full["emails"]
+        assert {k: c[k] for k in ("display_name", "version", "visibility")} == \
+            {k: full[k] for k in ("display_name", "version", "visibility")}
+    how, ids = LookupRepository(session, world.principal("admin")).match_ids("+14085550141")
+    assert (how, ids) == ("e164", sorted([a, b]))
+
+
+def test_a_hidden_e164_match_falls_through_to_the_next_tier(world, session):
+    # the agent may not read the exact-number match, so the national-number match answers
+    _contact(session, world, "agent2", "Hidden", "+1 207 946 0958", visibility="private")
+    wrong_cc = _contact(session, world, "admin", "Wrongcc", "+44 20 7946 0958")
+    session.commit()
+    assert _lookup(session, world, "agent2", "(207) 946-0958")["match"] == "e164"
+    res = _lookup(session, world, "agent1", "(207) 946-0958")
+    assert (res["match"], [c["id"] for c in res["contacts"]]) == ("national", [wrong_cc])
+
+
+def test_many_contacts_sharing_a_number_are_answered(world, session):
+    # more candidates than come with the permission check: the rows are read in a second statement
+    from plugin_host.repo import lookup
+
+    n = lookup.FULL_ROWS_UP_TO + 5
+    ids = [_contact(session, world, "admin", f"Shared {i:02}", "+1 408 555 0123") for i in range(n)]
+    session.commit()
+    res = _lookup(session, world, "admin", "4085550123")
+    assert res["match"] == "e164"
+    assert [c["id"] for c in res["contacts"]] == sorted(ids)[: lookup.CONTACTS_PER_TIER]
+    assert all(c["phones"][0]["e164"] == "+14085550123" for c in res["contacts"])

@@ -2,58 +2,142 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import Select, and_, bindparam, literal, null, select, union_all
 
-from plugin_host.permissions import contact_read_filter
+from plugin_host.permissions import Principal, contact_read_filter
 from plugin_host.phones import normalise
 from plugin_host.repo.base import Bound
 from plugin_host.repo.contacts import ContactRepository
-from plugin_host.repo.query import PH, C
+from plugin_host.repo.query import EM, PH, C
 from plugin_host.text import prefix_upper_bound
+
+#: Phones read per tier (a tier with more matches is only ever "ambiguous" or a shared number).
+PHONES_PER_TIER = 200
+#: Contacts kept per tier (more than one suffix match is refused as ambiguous anyway).
+CONTACTS_PER_TIER = 11
+#: With at most this many candidate contacts, their full rows come with the permission check.
+FULL_ROWS_UP_TO = 40
+
+# How each tier finds its phones (bound parameters; the tenant is always bound as ``t``).
+_TIER_TERMS: dict[str, Any] = {
+    "extension": lambda: and_(PH.c.kind == "internal", PH.c.digits_rev == bindparam("ext")),
+    "e164": lambda: PH.c.e164 == bindparam("e164"),
+    "national": lambda: PH.c.national == bindparam("national"),
+    "suffix": lambda: and_(PH.c.digits_rev >= bindparam("lo"), PH.c.digits_rev < bindparam("hi")),
+}
+
+
+@lru_cache(maxsize=16)
+def _probe(tiers: tuple[str, ...]) -> Select[Any]:
+    """One statement for every tier's phones: ``(contact_id, tier number)``, each tier from its own index.
+
+    Built once per tier combination; the values are bound at execution.
+    """
+    parts = [select(PH.c.contact_id, literal(i).label("tier"))
+             .where(PH.c.tenant_id == bindparam("t"), _TIER_TERMS[name]())
+             .limit(PHONES_PER_TIER).subquery(f"t{i}") for i, name in enumerate(tiers)]
+    if len(parts) == 1:
+        return select(parts[0].c.contact_id, parts[0].c.tier)
+    return union_all(*(select(p.c.contact_id, p.c.tier) for p in parts))  # type: ignore[return-value]
+
+
+@lru_cache(maxsize=4096)
+def _visible(p: Principal, full: bool) -> Select[Any]:
+    """The candidates ``p`` may read (full rows, or ids only), by primary key: one cached statement per principal."""
+    cols = (C,) if full else (C.c.id,)
+    return select(*cols).where(C.c.id.in_(bindparam("ids", expanding=True)), contact_read_filter(p, C))
+
+
+_PHONES = select(PH.c.contact_id, PH.c.position, literal("p").label("what"), PH.c.raw, PH.c.e164, PH.c.extension,
+                 PH.c.label, PH.c.kind).where(PH.c.contact_id.in_(bindparam("ids", expanding=True)))
+_EMAILS = select(EM.c.contact_id, EM.c.position, literal("e").label("what"), EM.c.address, null(), null(),
+                 EM.c.label, null()).where(EM.c.contact_id.in_(bindparam("ids", expanding=True)))
+#: A caller-ID answer's phones and e-mails in one round trip.
+_CHILDREN = union_all(_PHONES, _EMAILS)
+
+
+class _Answer(ContactRepository):
+    """Hydrates a caller-ID answer (phones and e-mails only) with one statement for both."""
+
+    def _phones_emails(self, ids: list[int], phones: dict, emails: dict) -> None:
+        rows = sorted(self.s.execute(_CHILDREN, {"ids": ids}).all(), key=lambda r: (r[2], r[0], r[1]))
+        for cid, _pos, what, value, e164, extension, label, kind in rows:
+            if what == "p":
+                phones[cid].append({"number": value, "e164": e164, "extension": extension, "label": label,
+                                    "kind": kind, "valid": kind != "invalid"})
+            else:
+                emails[cid].append({"address": value, "label": label})
 
 
 class LookupRepository(Bound):
-    """Finds who is calling, among the contacts the principal may read (filtered in SQL)."""
+    """Finds who is calling, among the contacts the principal may read (filtered in SQL).
 
-    def _ids(self, *terms: Any) -> list[int]:
-        # Driven from the phone index: the matching phones are found first, then their contacts are
-        # checked against the permission filter.
-        # Two statements so no planner can start from the contacts table (whatever its statistics say).
-        phones = select(PH.c.contact_id).where(PH.c.tenant_id == self.p.tenant_id, *terms).limit(200)
-        ids = sorted(set(self.s.execute(phones).scalars()))
-        if not ids:
-            return []
-        stmt = select(C.c.id).where(C.c.id.in_(ids), contact_read_filter(self.p, C)).order_by(C.c.id).limit(11)
-        return list(self.s.execute(stmt).scalars())
+    At most three round trips for an answer: every tier's phones in one statement (from the phone
+    indexes), then the permission check of their contacts by primary key (two statements, so no
+    planner can start from the contacts table whatever its statistics say), then phones and e-mails.
+    A number nobody has costs one statement.
+    """
+
+    def _plan(self, number: str) -> tuple[tuple[str, ...], dict[str, Any]]:
+        n = normalise(number, self.region)
+        params: dict[str, Any] = {"t": self.p.tenant_id}
+        if n.kind == "internal":
+            params["ext"] = n.digits_rev
+            return ("extension",), params
+        tiers: list[str] = []
+        if n.e164:
+            tiers.append("e164")
+            params["e164"] = n.e164
+            if n.national:
+                tiers.append("national")
+                params["national"] = n.national
+        digits = n.digits_rev[: self.suffix_digits]
+        if len(digits) >= self.suffix_digits:
+            tiers.append("suffix")
+            params.update(lo=digits, hi=prefix_upper_bound(digits))
+        return tuple(tiers), params
+
+    def _match(self, number: str, full: bool) -> tuple[str, list[int], dict[int, Mapping[str, Any]]]:
+        """(how, ids in id order, {id: row} when ``full`` and the rows came with the check)."""
+        tiers, params = self._plan(number)
+        if not tiers:
+            return ("none", [], {})
+        per_tier: list[set[int]] = [set() for _ in tiers]
+        for cid, tier in self.s.execute(_probe(tiers), params):
+            per_tier[tier].add(cid)
+        candidates = sorted(set().union(*per_tier))
+        if not candidates:
+            return ("none", [], {})
+        full = full and len(candidates) <= FULL_ROWS_UP_TO
+        rows: dict[int, Mapping[str, Any]] = {}
+        if full:
+            rows = {r["id"]: r for r in self.s.execute(_visible(self.p, True), {"ids": candidates}).mappings()}
+            visible = set(rows)
+        else:
+            visible = set(self.s.execute(_visible(self.p, False), {"ids": candidates}).scalars())
+        for name, found in zip(tiers, per_tier, strict=True):
+            ids = sorted(found & visible)[:CONTACTS_PER_TIER]
+            if not ids:
+                continue
+            if name == "suffix" and len(ids) > 1:
+                return ("ambiguous", [], {})
+            return (name, ids, rows)
+        return ("none", [], {})
 
     def match_ids(self, number: str) -> tuple[str, list[int]]:
         """(how it matched, contact ids): ``extension``, ``e164``, ``national``, ``suffix``, ``ambiguous``, ``none``."""
-        n = normalise(number, self.region)
-        if n.kind == "internal":
-            return ("extension", self._ids(PH.c.kind == "internal", PH.c.digits_rev == n.digits_rev))
-        if n.e164:
-            ids = self._ids(PH.c.e164 == n.e164)
-            if ids:
-                return ("e164", ids)
-            ids = self._ids(PH.c.national == n.national)
-            if ids:
-                return ("national", ids)
-        digits = n.digits_rev[: self.suffix_digits]
-        if len(digits) < self.suffix_digits:
-            return ("none", [])
-        ids = self._ids(and_(PH.c.digits_rev >= digits, PH.c.digits_rev < prefix_upper_bound(digits)))
-        if len(ids) > 1:
-            return ("ambiguous", [])
-        return ("suffix", ids) if ids else ("none", [])
+        how, ids, _ = self._match(number, full=False)
+        return how, ids
 
     def lookup(self, number: str) -> dict[str, Any]:
-        how, ids = self.match_ids(number)
-        n = normalise(number, self.region)
-        contacts = ContactRepository(self.s, self.p).hydrate(
-            self.s.execute(select(C).where(C.c.id.in_(ids)).order_by(C.c.sort_key, C.c.id)).mappings().all(),
-            light=True,  # a caller-ID answer needs names, phones and e-mails, and it must be fast
-        ) if ids else []
-        return {"number": number, "e164": n.e164, "match": how if ids or how == "ambiguous" else "none",
-                "contacts": contacts}
+        how, ids, rows = self._match(number, full=True)
+        found: Sequence[Mapping[str, Any]] = [rows[i] for i in ids] if rows else (
+            self.s.execute(_visible(self.p, True), {"ids": ids}).mappings().all() if ids else [])
+        found = sorted(found, key=lambda r: (r["sort_key"], r["id"]))
+        contacts = _Answer(self.s, self.p).hydrate(found, light=True) if found else []
+        return {"number": number, "e164": normalise(number, self.region).e164,
+                "match": how if ids or how == "ambiguous" else "none", "contacts": contacts}
