@@ -62,11 +62,15 @@ def current_principal() -> Principal:
         return cached
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
-        found = tokens.authenticate(db.session, header[7:].strip())
+        # One statement: the token (revocation and expiry checked on every request) with its user and departments.
+        try:
+            found = tokens.authenticate_principal(db.session, header[7:].strip())
+        except tokens.UserDisabled:
+            raise Unauthenticated("the user is disabled or gone") from None
         if found is None:
             raise Unauthenticated("the API token is unknown, revoked or expired")
         request.environ[AUTH_KIND_KEY] = "token"
-        principal = _load(found[0], found[1])
+        principal = found
     elif current_user.is_authenticated:
         request.environ[AUTH_KIND_KEY] = "session"
         if request.method not in SAFE_METHODS:

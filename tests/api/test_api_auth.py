@@ -148,3 +148,44 @@ def test_tenant_comes_from_the_principal(world, as_user):
     api.post("/api/v1/contacts", json=CONTACT)
     other = as_user("other_admin").get(f"/api/v1/contacts?tenant_id={world.tenant}").get_json()
     assert other["items"] == []
+
+
+def test_a_token_request_acts_as_the_same_principal_as_the_user(session, world):
+    # one statement loads the token with its user and departments: the same Principal as principal_for
+    from plugin_host import tokens
+    from plugin_host.directory import set_membership
+
+    set_membership(session, world.d2, world.users["agent1"], is_admin=True)  # member of D1, admin of D2
+    for name in ("admin", "dadmin", "agent1", "agent2", "noimport", "other_admin"):
+        for scopes in ({"read"}, {"read", "write"}, {"read", "write", "import", "admin"}):
+            tenant = world.other_tenant if name == "other_admin" else world.tenant
+            secret, _ = tokens.issue(session, tenant, world.users[name], "t", sorted(scopes))
+            got = tokens.authenticate_principal(session, secret)
+            assert got == world.principal(name, frozenset(scopes)), (name, scopes)
+            assert (got.username, got.can_import) == (name, name != "noimport")
+    assert tokens.authenticate_principal(session, "chub_unknown") is None
+    assert tokens.authenticate_principal(session, "not-a-token") is None
+
+
+def test_disabled_users_and_expired_tokens_are_refused_at_once(app, world, as_user, client):
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from plugin_host.models import utcnow
+
+    api = as_user("agent1")
+    assert api.get("/api/v1/contacts").status_code == 200
+    with app.app_context():
+        db.session.execute(update(T["users"]).where(T["users"].c.id == world.users["agent1"]).values(is_active=False))
+        db.session.commit()
+    refused = api.get("/api/v1/contacts")
+    assert refused.status_code == 401 and "disabled" in refused.get_json()["detail"]
+    api = as_user("agent2")
+    assert api.get("/api/v1/contacts").status_code == 200
+    with app.app_context():
+        db.session.execute(update(T["api_tokens"]).where(T["api_tokens"].c.user_id == world.users["agent2"])
+                           .values(expires_at=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    refused = api.get("/api/v1/contacts")
+    assert refused.status_code == 401 and "expired" in refused.get_json()["detail"]
