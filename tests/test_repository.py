@@ -852,3 +852,43 @@ def test_editing_a_synced_contact_marks_it_locally_modified(world, session):
     assert r.get(cid)["locally_modified"] is True
     local = r.create({"first_name": "Plain"})
     assert r.update(local["id"], {"first_name": "Plain 2"})["locally_modified"] is False
+
+
+def test_a_small_static_list_pages_from_its_members_like_the_name_order_walk(world, session, monkeypatch):
+    # the member-driven page (small lists) and the name-order walk (large lists) give the same pages
+    from plugin_host.repo import contacts as contacts_module
+
+    admin = repo(session, world)
+    names = ["Zoe", "adam", "Émile", "", "Bert", "bert", "O'Brien", "de Jong", "Mia", "Anna", "Carl", "Dora"]
+    made = []
+    for i, name in enumerate(names * 2):
+        extra = [{}, {"visibility": "department", "department_id": world.d1},
+                 {"visibility": "department", "department_id": world.d2}][i % 3]
+        data = {"first_name": name, "company": "" if name else f"Firm {i}", **extra}
+        made.append(admin.create({**data, "status": "inactive" if i % 4 == 0 else "active"})["id"])
+    made.append(repo(session, world, "agent1").create({"first_name": "Mine", "visibility": "private"})["id"])
+    made.append(repo(session, world, "agent2").create({"first_name": "Theirs", "visibility": "private"})["id"])
+    admin.create({"first_name": "Anna", "last_name": "Outside"})  # not a member
+    lists = ListRepository(session, world.principal("admin"))
+    lst = lists.create({"name": "Small", "visibility": "global"})["id"]
+    lists.add_members(lst, made[::2] + made[-2:])
+    session.commit()
+
+    def pages(who, **filters):
+        r, out, after = repo(session, world, who), [], None
+        while True:
+            page = r.list(ContactQuery(list_id=lst, limit=4, after=after, **filters))
+            out.append(ids(page))
+            if not page["next"]:
+                return out, r.count(ContactQuery(list_id=lst, **filters))
+            after = page["next"]
+
+    cases = [("admin", {}), ("agent1", {}), ("agent2", {}), ("agent1", {"status": "active"}),
+             ("admin", {"letter": "B"}), ("admin", {"letter": "#"})]
+    driven = {i: pages(who, **f) for i, (who, f) in enumerate(cases)}
+    assert sum(len(p) for p in driven[0][0]) == len(set(made[::2] + made[-2:])) == driven[0][1]
+    assert all(len(p) == 4 for p in driven[0][0][:-1]) and len(driven[0][0]) > 2
+    monkeypatch.setattr(contacts_module, "FEW_MEMBERS", 0)  # every list is "large": walk name order
+    walked = {i: pages(who, **f) for i, (who, f) in enumerate(cases)}
+    assert driven == walked
+    assert driven[1] != driven[2], "agents see different members"

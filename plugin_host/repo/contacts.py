@@ -39,6 +39,12 @@ DEFAULTS = {"contact_type": "customer", "status": "active", "opt_in_email": Fals
             "opt_in_whatsapp": False, "first_name": "", "last_name": ""}
 
 
+#: A static list with at most this many members pages from its members (see ``ContactRepository._page``).
+#: Above it, walking name order finds a page sooner: members are dense enough (at 1M contacts, 10,000
+#: members are one contact in 100: about 5,000 rows walked for a page of 50).
+FEW_MEMBERS = 10_000
+
+
 def etag(contact: Mapping[str, Any]) -> str:
     return f'"{contact["id"]}-{contact["version"]}"'
 
@@ -59,6 +65,26 @@ class ContactRepository(Bound):
             terms.append(ListRepository(self.s, self.p).membership_clause(query.list_id))
         return terms
 
+    def _few_members(self, list_id: int) -> bool:
+        """Is ``list_id`` a static list of at most ``FEW_MEMBERS`` members? (Its readability is checked by
+        ``_where``.) The count is bounded, so it costs at most that many index entries."""
+        bounded = select(LM.c.contact_id).where(LM.c.list_id == list_id).limit(FEW_MEMBERS + 1).subquery()
+        row = self.s.execute(select(LISTS.c.kind, select(func.count()).select_from(bounded).scalar_subquery())
+                             .where(LISTS.c.id == list_id)).first()
+        return row is not None and row[0] == "static" and row[1] <= FEW_MEMBERS
+
+    def _page(self, query: ContactQuery, limit: int) -> Any:
+        """The statement of one name-ordered page (no search term)."""
+        where = self._where(query)
+        if query.list_id is not None and self._few_members(query.list_id):
+            # A small static list is paged from its members: every member's row by primary key, then a top-N
+            # sort. Planners otherwise walk the whole tenant in name order until a page of members turns up
+            # (PostgreSQL: 85 ms for a 5,000-member list at 1M contacts). ``OFFSET 0`` keeps the inner query
+            # from being merged into the ordered one, so no planner can turn it back into that walk.
+            inner = select(C).where(*where).offset(0).subquery("members_page")
+            return select(inner).order_by(inner.c.sort_key, inner.c.id).limit(limit + 1)
+        return select(C).where(*where).order_by(C.c.sort_key, C.c.id).limit(limit + 1)
+
     def list(self, query: ContactQuery) -> dict[str, Any]:
         """One page, ordered by name with a stable keyset cursor (``next``)."""
         limit = max(1, min(int(query.limit or 50), self.page_max))
@@ -69,8 +95,7 @@ class ContactRepository(Bound):
             after = decode_cursor(query.after) if query.after else None
             rows = pager.page(self.p.tenant_id, query.q, query.match, after, limit)
         else:
-            stmt = select(C).where(*self._where(query)).order_by(C.c.sort_key, C.c.id).limit(limit + 1)
-            rows = self.s.execute(stmt).mappings().all()
+            rows = self.s.execute(self._page(query, limit)).mappings().all()
         more = len(rows) > limit
         rows = rows[:limit]
         nxt = encode_cursor(rows[-1]["sort_key"], rows[-1]["id"]) if more and rows else None
