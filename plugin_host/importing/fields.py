@@ -124,16 +124,21 @@ _EMAIL_LABEL_SYNONYMS = {
 FORMULA_TRIGGERS = frozenset("=+-@\t\r")
 
 
+@lru_cache(maxsize=4096)
 def phone_label_of(text: str | None, default: str = "other") -> str:
-    """Any phone label spelling (``Cell``, ``* Work Fax``, ``_$!<Mobile>!$_``) -> the shared vocabulary."""
+    """Any phone label spelling (``Cell``, ``* Work Fax``, ``_$!<Mobile>!$_``) -> the shared vocabulary.
+
+    Cached: a file repeats a handful of label spellings on every row.
+    """
     key = header_key((text or "").replace("_$!<", "").replace(">!$_", ""))
     if not key:
         return default
     return key if key in PHONE_LABELS else _PHONE_LABEL_SYNONYMS.get(key, "other")
 
 
+@lru_cache(maxsize=4096)
 def email_label_of(text: str | None, default: str = "other") -> str:
-    """Any e-mail label spelling (``Home``, ``Work``, ``* Other``) -> private/business/other."""
+    """Any e-mail label spelling (``Home``, ``Work``, ``* Other``) -> private/business/other (cached)."""
     key = header_key((text or "").replace("_$!<", "").replace(">!$_", ""))
     if not key:
         return default

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -20,16 +20,18 @@ from plugin_host.permissions import Principal
 from plugin_host.records import ContactRecord, ImportFormat
 from plugin_host.repo.errors import RepositoryError, ValidationError
 from plugin_host.repo.lists import ListRepository
-from plugin_host.repo.upsert import MATCH_KEYS, Upserter, UpsertOptions
+from plugin_host.repo.upsert import MATCH_KEYS, Prepared, Rejected, Upserter, UpsertOptions, prepare_record
 
 JOBS, ERROR_ROWS, TENANTS = T["import_jobs"], T["import_error_rows"], T["tenants"]
 LIST_MODES = ("none", "existing", "new", "per_row")
 PG_COMMIT_EVERY = 50_000
 SQLITE_IMPORT_CACHE_KB = int(os.environ.get("CONTACTS_HUB_IMPORT_CACHE_KB", "131072"))  # page cache of an import
-PHONE_WORKER_MIN_ROWS = 20_000  # smaller files are not worth starting a second process
+ROW_WORKER_MIN_ROWS = int(os.environ.get("CONTACTS_HUB_IMPORT_WORKER_MIN_ROWS", "20000"))  # smaller: one process
 PG_ANALYZE_FROM = 5_000  # PostgreSQL: ANALYZE after this many rows, then each time the count doubles
-PHONE_WINDOW = 3  # batches whose phones are being normalised ahead (bounds memory)
+ROW_WINDOW = 4  # prepared batches the reading process may be ahead of the writes (bounds memory)
 Progress = Callable[[int, int | None], None]
+# one file row as the write side gets it: (row number, cells, prepared record | refused record | read error)
+Entry = tuple[int, Sequence[str], "Prepared | Rejected | str"]
 
 
 @dataclass
@@ -222,14 +224,14 @@ class _Run:
         self.dry_run = dry_run
         self.pg = session.get_bind().dialect.name == "postgresql"
 
-    def error(self, row: ImportRow, message: str) -> None:
+    def error(self, row_number: int, cells: Sequence[str], message: str) -> None:
         if not message.startswith("Row "):
-            message = f"Row {row.row_number}: {message}"
+            message = f"Row {row_number}: {message}"
         self.counts["errors"] += 1
         if len(self.first_errors) < 1000:
-            self.first_errors.append((row.row_number, message))
-        self.s.execute(insert(ERROR_ROWS).values(job_id=self.job_id, row_number=row.row_number,
-                                                 cells=list(row.cells), error=message))
+            self.first_errors.append((row_number, message))
+        self.s.execute(insert(ERROR_ROWS).values(job_id=self.job_id, row_number=row_number,
+                                                 cells=list(cells), error=message))
 
     def progress(self, total: int | None) -> None:
         """Publish progress in a separate short transaction (PostgreSQL only: SQLite has one writer)."""
@@ -271,74 +273,144 @@ def analyze_growing_tables(session: Session) -> None:
         pass
 
 
-class _PhoneAhead:
-    """Normalises the phones of the next batches in a second process, through a bounded window.
+def prepared_batches(rows: Iterable[ImportRow], prepare: Callable[[ContactRecord], Prepared | Rejected],
+                     *, keep_lists: bool, batch_size: int) -> Iterator[list[Entry]]:
+    """File rows -> batches of entries, each batch holding ``batch_size`` records (plus the rows
+    that could not be read, in file order). All the per-row work that needs no database."""
+    batch: list[Entry] = []
+    good = 0
+    for row in rows:
+        if row.record is None:
+            batch.append((row.row_number, row.cells, row.error or f"Row {row.row_number}: unreadable"))
+            continue
+        rec = row.record if keep_lists or not row.record.lists else dataclasses.replace(row.record, lists=None)
+        batch.append((row.row_number, row.cells, prepare(rec)))
+        good += 1
+        if good >= batch_size:
+            yield batch
+            batch, good = [], 0
+    if batch:
+        yield batch
 
-    Results are primed into ``phones.normalise`` just before their batch is applied, so the
-    upsert computes exactly what it would compute itself (a failed worker only costs speed).
+
+def _prepare_one(region: str, blank_clears: bool, match_keys: tuple[str, ...],
+                 rec: ContactRecord) -> Prepared | Rejected:
+    """``Upserter.prepare`` of an import, without the Upserter (what the reading process runs)."""
+    try:
+        return prepare_record(rec, region, blank_clears=blank_clears, match_keys=match_keys)
+    except RepositoryError as exc:
+        return Rejected(str(exc), rec.external_id)
+
+
+def _peak_rss_kb() -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def _reader_main(spec: dict[str, Any], out: Any) -> None:
+    """The reading process: parse, map, validate and normalise the file; send bounded batches."""
+    try:
+        source = spec["source"]
+        if isinstance(source, str):
+            with Path(source).open("rb") as fp:
+                _read_into(spec, fp, out)
+        else:
+            _read_into(spec, source, out)
+        out.put(("end", _peak_rss_kb()))
+    except ImportFileError as exc:
+        out.put(("file_error", str(exc)))
+    except BaseException as exc:  # reported to the writing process, which then carries on alone
+        out.put(("crash", f"{type(exc).__name__}: {exc}"))
+
+
+def _read_into(spec: dict[str, Any], data: bytes | BinaryIO, out: Any) -> None:
+    from functools import partial
+
+    parsed = open_import(data, [spec["format"]], format_name=spec["format"].name, delimiter=spec["delimiter"],
+                         has_header=spec["has_header"], legacy_codepage=spec["legacy_codepage"],
+                         mapping=spec["mapping"], blank_clears=spec["blank_clears"])
+    prepare = partial(_prepare_one, spec["region"], spec["blank_clears"], spec["match_keys"])
+    for batch in prepared_batches(parsed.iter_rows(), prepare, keep_lists=spec["keep_lists"],
+                                  batch_size=spec["batch_size"]):
+        out.put(("rows", batch))
+
+
+class _ReaderLost(Exception):
+    """The reading process stopped without finishing."""
+
+
+class _Reader:
+    """A second (spawned) process doing all of an import's per-row work that needs no database:
+    CSV parsing, mapping, validation, phone normalisation, derived columns, match keys.
+
+    The writing process (this one) only matches and writes. At most ``ROW_WINDOW`` batches are
+    in flight, so memory stays flat whatever the file's size.
     """
 
-    def __init__(self, region: str) -> None:
-        from collections import deque
-        from concurrent.futures import ProcessPoolExecutor
+    def __init__(self, spec: dict[str, Any]) -> None:
         from multiprocessing import get_context
 
-        self.region = region
-        self.window: deque[tuple[list[tuple[ImportRow, ContactRecord]], list[str], Any]] = deque()
-        self.primed: list[tuple[str, str]] = []
-        try:
-            self.pool: Any = ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"))
-        except (OSError, ValueError):
-            self.pool = None
+        ctx = get_context("spawn")
+        self.queue: Any = ctx.Queue(maxsize=ROW_WINDOW)
+        self.proc: Any = ctx.Process(target=_reader_main, args=(spec, self.queue), daemon=True,
+                                     name="contacts-hub-import-reader")
+        self.proc.start()
+        self.peak_rss_kb: int | None = None
 
-    def submit(self, rows: list[tuple[ImportRow, ContactRecord]]) -> list[list[tuple[ImportRow, ContactRecord]]]:
-        """Queue a batch; returns the batches (oldest first) that are ready to be applied."""
-        from plugin_host.phones import normalise_many
+    def batches(self) -> Iterator[list[Entry]]:
+        import queue
 
-        numbers = list(dict.fromkeys(p.number.strip()[:100] for _, rec in rows for p in rec.phones or ()
-                                     if p.number.strip()))
-        future = None
-        if self.pool is not None and numbers:
+        while True:
             try:
-                future = self.pool.submit(normalise_many, numbers, self.region)
-            except Exception:  # a broken pool: carry on normalising in this process
-                self.pool = None
-        self.window.append((rows, numbers, future))
-        out = []
-        while len(self.window) > PHONE_WINDOW:
-            out.append(self._take())
-        return out
-
-    def drain(self) -> list[list[tuple[ImportRow, ContactRecord]]]:
-        return [self._take() for _ in range(len(self.window))]
-
-    def _take(self) -> list[tuple[ImportRow, ContactRecord]]:
-        from plugin_host.phones import prime, unprime
-
-        rows, numbers, future = self.window.popleft()
-        unprime(self.primed)
-        self.primed = []
-        if future is not None:
-            try:
-                results = future.result()
-            except Exception:
-                results = None
-            if results is not None:
-                self.primed = [(n, self.region) for n in numbers]
-                prime(dict(zip(self.primed, results, strict=True)))
-        return rows
+                kind, payload = self.queue.get(timeout=1.0)
+            except queue.Empty:
+                if not self.proc.is_alive():
+                    raise _ReaderLost(f"exit code {self.proc.exitcode}") from None
+                continue
+            if kind == "rows":
+                yield payload
+            elif kind == "end":
+                self.peak_rss_kb = payload
+                return
+            elif kind == "file_error":
+                raise ImportFileError(payload)
+            else:
+                raise _ReaderLost(payload)
 
     def close(self) -> None:
-        from plugin_host.phones import unprime
+        if self.proc.is_alive():
+            self.proc.join(timeout=2)
+        if self.proc.is_alive():
+            self.proc.terminate()
+        self.proc.join()
+        self.queue.close()
+        self.queue.cancel_join_thread()
 
-        unprime(self.primed)
-        self.primed = []
-        if self.pool is not None:
-            for _, _, future in self.window:
-                if future is not None:
-                    future.cancel()
-            self.pool.shutdown(wait=True, cancel_futures=True)
-            self.pool = None
+
+def _reader_spec(data_or_path: Any, parsed: ParsedImport, options: ImportOptions, region: str,
+                 keep_lists: bool) -> dict[str, Any] | None:
+    """What the reading process needs to re-open the file exactly as here (``None``: it cannot)."""
+    import pickle
+
+    if isinstance(data_or_path, (str, os.PathLike)):
+        source: str | bytes = os.fspath(data_or_path)
+    elif isinstance(data_or_path, bytes):
+        source = data_or_path
+    else:
+        return None
+    try:
+        pickle.dumps(parsed.format_def)  # a third-party format with closures stays in this process
+    except Exception:
+        return None
+    return {"source": source, "format": parsed.format_def, "delimiter": parsed.delimiter,
+            "has_header": parsed.has_header, "legacy_codepage": options.legacy_codepage,
+            "mapping": list(parsed.mapping), "blank_clears": options.blank_clears, "region": region,
+            "match_keys": tuple(options.match_keys), "keep_lists": keep_lists, "batch_size": options.batch_size}
 
 
 def _set_job(session: Session, job_id: int, **values: Any) -> None:
@@ -382,7 +454,7 @@ def run_import(
     if not filename and isinstance(data_or_path, (str, os.PathLike)):
         filename = Path(data_or_path).name
     try:
-        return _run(session, principal, src, options, job_id, progress, formats, filename)
+        return _run(session, principal, src, options, job_id, progress, formats, filename, data_or_path)
     finally:
         if src is not data_or_path:
             src.close()  # type: ignore[union-attr]
@@ -390,7 +462,7 @@ def run_import(
 
 def _run(session: Session, principal: Principal, src: bytes | BinaryIO, options: ImportOptions,
          job_id: int | None, progress: Progress | None, formats: Sequence[ImportFormat] | None,
-         filename: str) -> ImportResult:
+         filename: str, data_or_path: Any = None) -> ImportResult:
     try:
         options.check()
         parsed = open_with_options(formats if formats is not None else _current_formats(), src, options)
@@ -419,18 +491,24 @@ def _run(session: Session, principal: Principal, src: bytes | BinaryIO, options:
     run = _Run(session, job_id, options.dry_run)
     restore_cache = _sqlite_import_cache(session) if not run.pg else None
     keep_lists = options.list_mode == "per_row"
-    batch: list[tuple[ImportRow, ContactRecord]] = []
     since_commit = 0
-    phones = _PhoneAhead(upserter.region) if (total or 0) >= PHONE_WORKER_MIN_ROWS else None
     next_analyze = [PG_ANALYZE_FROM]
+    spec = (_reader_spec(data_or_path, parsed, options, upserter.region, keep_lists)
+            if (total or 0) >= ROW_WORKER_MIN_ROWS else None)
+    reader: _Reader | None = None
+    if spec is not None:
+        try:
+            reader = _Reader(spec)
+        except (OSError, ValueError):  # no second process: everything runs here
+            reader = None
 
-    def flush(rows: list[tuple[ImportRow, ContactRecord]]) -> None:
+    def flush(rows: list[Entry]) -> None:
         nonlocal since_commit
         if rows:
-            outcomes = upserter.apply([rec for _, rec in rows])
-            for (row, _), out in zip(rows, outcomes, strict=True):
+            outcomes = upserter.apply_prepared([e for _, _, e in rows])  # type: ignore[misc]
+            for (number, cells, _), out in zip(rows, outcomes, strict=True):
                 if out.status == "error":
-                    run.error(row, f"Row {row.row_number}: {out.message}")
+                    run.error(number, cells, f"Row {number}: {out.message}")
                 else:
                     run.counts["imported" if out.status == "created" else out.status] += 1
             since_commit += len(rows)
@@ -444,36 +522,39 @@ def _run(session: Session, principal: Principal, src: bytes | BinaryIO, options:
         if progress:
             progress(run.counts["rows"], total)
 
-    def ready(rows: list[tuple[ImportRow, ContactRecord]]) -> None:
-        """A full batch: flushed now, or handed to the phone worker and flushed a few batches later."""
-        if phones is None:
-            flush(rows)
-        else:
-            for done in phones.submit(rows):
-                flush(done)
+    def batches() -> Iterator[list[Entry]]:
+        done = 0  # the last row number received from the reading process
+        if reader is not None:
+            try:
+                for batch in reader.batches():
+                    done = batch[-1][0]
+                    yield batch
+                return
+            except _ReaderLost:  # carry on here from the next row
+                pass
+        local = prepared_batches(parsed.iter_rows(), upserter.prepare, keep_lists=keep_lists,
+                                 batch_size=options.batch_size)
+        for batch in local:
+            if done:
+                batch = [e for e in batch if e[0] > done]
+            if batch:
+                yield batch
 
     try:
         try:
-            for row in parsed.iter_rows():
-                run.counts["rows"] += 1
-                if row.record is None:
-                    run.error(row, row.error or f"Row {row.row_number}: unreadable")
-                else:
-                    rec = row.record if keep_lists or not row.record.lists else dataclasses.replace(row.record,
-                                                                                                    lists=None)
-                    batch.append((row, rec))
-                if len(batch) >= options.batch_size:
-                    ready(batch)
-                    batch = []
-            if batch:
-                ready(batch)
-                batch = []
-            for done in phones.drain() if phones else ():
-                flush(done)
+            for batch in batches():
+                good: list[Entry] = []
+                for entry in batch:
+                    run.counts["rows"] += 1
+                    if type(entry[2]) is str:
+                        run.error(entry[0], entry[1], entry[2])  # type: ignore[arg-type]
+                    else:
+                        good.append(entry)
+                flush(good)
             flush([])
         finally:
-            if phones is not None:
-                phones.close()
+            if reader is not None:
+                reader.close()
             if restore_cache is not None:
                 restore_cache()
     except ImportFileError as exc:

@@ -5,20 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import Boolean, and_, delete, insert, or_, select, update
 
 from plugin_host.models import T, utcnow
 from plugin_host.permissions import Action, allowed, scoped_filter
-from plugin_host.records import ContactRecord
+from plugin_host.records import EMAIL_LABELS, PHONE_LABELS, ContactRecord
 from plugin_host.repo.base import Bound, insert_ignore
 from plugin_host.repo.children import derived, email_rows, phone_rows
 from plugin_host.repo.contacts import DEFAULTS, SCALARS, ContactRepository, _custom_value
 from plugin_host.repo.errors import NotFound, PermissionDenied, RepositoryError, ValidationError
 from plugin_host.repo.lists import ListRepository
 from plugin_host.repo.query import CT, EM, LM, PH, C
-from plugin_host.repo.validation import ENUMS, validate_contact
+from plugin_host.repo.validation import BOOLS, EMAIL_RE, ENUMS, TEXT_FIELDS, validate_contact
 
 CFV, SUPP, CF, DEPTS, USERS, LISTS = (T[n] for n in (
     "custom_field_values", "suppressed_externals", "custom_field_defs", "departments", "users", "lists"))
@@ -33,6 +34,17 @@ _FTS_TRIGGERS = {  # migration 0003's triggers (whitespace-normalised); anything
 }
 RECORD_FIELDS = [f for f in SCALARS if f != "account_id"]
 NULLABLE_ENUMS = ("acquisition_source", "preferred_channel")
+_NAME_COLS = ("first_name", "last_name", "company")
+_DERIVED_COLS = ("first_key", "last_key", "company_key", "sort_key", "search_text")
+# what an update compares: every column a record or derived() can set, and the permission/version columns
+_CURRENT_COLS = (*RECORD_FIELDS, *_DERIVED_COLS, "version", "visibility", "department_id", "owner_id",
+                 "locally_modified")
+# a new contact's columns: the same for the whole batch, then per record (scope), then derived() and the record's
+_INSERT_HEAD = ("tenant_id", "source_id", "seen_run_id", "created_by", "updated_by", "created_at", "updated_at",
+                "version", "locally_modified", "account_id")
+_INSERT_ITEM = ("visibility", "department_id", "owner_id", "external_id")
+_PHONE_COLS = ("position", "label", "raw", "e164", "national", "extension", "kind", "digits_rev")
+_EMAIL_COLS = ("position", "label", "address", "address_key")
 
 
 @dataclass
@@ -60,6 +72,32 @@ class RowOutcome:
     message: str = ""
 
 
+class Prepared(NamedTuple):
+    """A record after the database-free half of the upsert (``prepare_record``): validated values,
+    normalised phone and e-mail rows, match keys and the derived columns a new contact gets.
+
+    It can be computed in another process (the import pipeline's reader); ``Upserter.apply_prepared``
+    does the rest (lists, custom fields, scope, matching, writes)."""
+
+    values: dict[str, Any]
+    phones: list[dict[str, Any]] | None
+    emails: list[dict[str, Any]] | None
+    tags: tuple[str, ...]
+    lists: tuple[str, ...]
+    custom: dict[str, Any]
+    hints: tuple[str | None, str | None, str | None]  # the row's visibility, department, assigned_to
+    external_id: str | None
+    keys: list[str]
+    derived: dict[str, Any]
+
+
+class Rejected(NamedTuple):
+    """A record ``prepare_record`` refused: the row's error message."""
+
+    message: str
+    external_id: str | None = None
+
+
 @dataclass
 class _Item:
     index: int
@@ -72,6 +110,99 @@ class _Item:
     scope: tuple[str, int | None, int | None]
     keys: list[str] = field(default_factory=list)
     external_id: str | None = None
+    derived: dict[str, Any] | None = None  # derived columns of values/phones/emails alone (see prepare_record)
+
+
+def _validated(data: dict[str, Any]) -> dict[str, Any]:
+    """``validate_contact(data, partial=True)`` for the shapes ``prepare_record`` builds.
+
+    Anything unusual (a wrong type, a value too long, an unknown choice, a bad address...) goes
+    to ``validate_contact`` itself, so values and error messages are exactly its own.
+    """
+    out: dict[str, Any] = {}
+    for name, v in data.items():
+        limit = TEXT_FIELDS.get(name)
+        if limit is not None:
+            if type(v) is not str:
+                return validate_contact(data, partial=True)
+            v = v.strip()
+            if len(v) > limit:
+                return validate_contact(data, partial=True)
+            out[name] = v
+        elif name in ENUMS:
+            v = str(v).strip().lower()
+            if v not in ENUMS[name]:
+                return validate_contact(data, partial=True)
+            out[name] = v
+        elif name in BOOLS:
+            if type(v) is not bool:
+                return validate_contact(data, partial=True)
+            out[name] = v
+        elif name == "phones":
+            phones = []
+            for item in v:
+                number = str(item.get("number") or "").strip()
+                label = (item.get("label") or "other").strip().lower()
+                if not number or label not in PHONE_LABELS:
+                    return validate_contact(data, partial=True)
+                phones.append({"number": number[:100], "label": label})
+            out[name] = phones
+        elif name == "emails":
+            emails = []
+            for item in v:
+                address = str(item.get("address") or "").strip()
+                label = (item.get("label") or "other").strip().lower()
+                if not EMAIL_RE.match(address) or label not in EMAIL_LABELS:
+                    return validate_contact(data, partial=True)
+                emails.append({"address": address[:254], "label": label})
+            out[name] = emails
+        else:
+            return validate_contact(data, partial=True)
+    return out
+
+
+def prepare_record(rec: ContactRecord, region: str, *, blank_clears: bool = False,
+                   match_keys: Sequence[str] = ("email",)) -> Prepared:
+    """The database-free half of applying ``rec``: raises ValidationError for invalid values.
+
+    ``match_keys`` are those of an import (a sync matches on ``external_id`` instead).
+    """
+    clears = blank_clears
+    data: dict[str, Any] = {}
+    cleared: list[str] = []
+    fields = rec.__dict__
+    for name in RECORD_FIELDS:
+        v = fields[name]
+        if v is None or (v == "" and not clears):
+            continue
+        if v == "" and name in ENUMS:  # a blank choice clears an optional one; status/type stay
+            if name in NULLABLE_ENUMS:
+                cleared.append(name)
+            continue
+        data[name] = v
+    phones_in = [{"number": p.number, "label": p.label} for p in rec.phones or () if p.number.strip()]
+    if rec.phones is not None and (phones_in or clears):  # blank numbers are blanks, not "no phones"
+        data["phones"] = phones_in
+    emails_in = [{"address": e.address, "label": e.label} for e in rec.emails or () if e.address.strip()]
+    if rec.emails is not None and (emails_in or clears):
+        data["emails"] = emails_in
+    values = _validated(data)
+    values.update(dict.fromkeys(cleared))
+    phones = phone_rows(values.pop("phones"), region) if "phones" in values else None
+    emails = email_rows(values.pop("emails")) if "emails" in values else None
+    keys = []
+    for k in match_keys:
+        if k == "email":
+            keys += [f"e:{e['address_key']}" for e in emails or ()]
+        elif k == "phone":
+            keys += [f"p:{p['e164']}" for p in phones or () if p["e164"]]
+        elif k == "mobile":
+            keys += [f"p:{p['e164']}" for p in phones or () if p["e164"] and p["label"] == "mobile"]
+        elif values.get("external_crm_id"):
+            keys.append(f"c:{values['external_crm_id']}")
+    return Prepared(values, phones, emails, tuple(rec.tags or ()), tuple(rec.lists or ()), dict(rec.custom or {}),
+                    (rec.visibility, rec.department, rec.assigned_to), rec.external_id, keys,
+                    derived(values, phones or [], emails or []))
 
 
 class Upserter(Bound):
@@ -99,6 +230,7 @@ class Upserter(Bound):
         self._dry_keys: dict[str, int] = {}
         self._dry_seen: set[str] = set()
         self._fts_sql: dict[str, str] | None = None
+        self._raw = _Raw(self.s)
         self._fts_now = False
         self.counts = {"created": 0, "updated": 0, "skipped": 0, "error": 0}
 
@@ -116,61 +248,51 @@ class Upserter(Bound):
                                       else ""))
         return scope
 
-    def _row_scope(self, rec: ContactRecord) -> tuple[str, int | None, int | None]:
-        if not (rec.visibility or rec.department or rec.assigned_to):
+    def _row_scope(self, hints: tuple[str | None, str | None, str | None]) -> tuple[str, int | None, int | None]:
+        if not (hints[0] or hints[1] or hints[2]):
             return self.scope
-        key = (rec.visibility, rec.department, rec.assigned_to)
-        if key not in self._scope_cache:
-            self._scope_cache[key] = self._resolve_row_scope(rec)
-        return self._scope_cache[key]
+        if hints not in self._scope_cache:
+            self._scope_cache[hints] = self._resolve_row_scope(*hints)
+        return self._scope_cache[hints]
 
-    def _resolve_row_scope(self, rec: ContactRecord) -> tuple[str, int | None, int | None]:
-        vis = SCOPE_WORDS.get((rec.visibility or "").strip().lower()) if rec.visibility else None
-        if rec.visibility and vis is None:
-            raise ValidationError({"visibility": [f"{rec.visibility!r} is not one of All, Queue, Owner"]})
+    def _resolve_row_scope(self, visibility: str | None, department: str | None,
+                           assigned_to: str | None) -> tuple[str, int | None, int | None]:
+        vis = SCOPE_WORDS.get((visibility or "").strip().lower()) if visibility else None
+        if visibility and vis is None:
+            raise ValidationError({"visibility": [f"{visibility!r} is not one of All, Queue, Owner"]})
         dept_id = owner_id = None
-        if rec.department:
+        if department:
             dept_id = self.s.execute(select(DEPTS.c.id).where(DEPTS.c.tenant_id == self.p.tenant_id,
-                                                              DEPTS.c.name == rec.department.strip())).scalar()
+                                                              DEPTS.c.name == department.strip())).scalar()
             if dept_id is None:
-                raise ValidationError({"department": [f"no department/queue named {rec.department!r}"]})
+                raise ValidationError({"department": [f"no department/queue named {department!r}"]})
             vis = vis or "department"
-        if rec.assigned_to:
+        if assigned_to:
             owner_id = self.s.execute(select(USERS.c.id).where(USERS.c.tenant_id == self.p.tenant_id, or_(
-                USERS.c.username == rec.assigned_to.strip(), USERS.c.email == rec.assigned_to.strip()))).scalar()
+                USERS.c.username == assigned_to.strip(), USERS.c.email == assigned_to.strip()))).scalar()
             if owner_id is None:
-                raise ValidationError({"assigned_to": [f"no user {rec.assigned_to!r}"]})
+                raise ValidationError({"assigned_to": [f"no user {assigned_to!r}"]})
             vis = vis or "private"
         scope = self.contacts.resolve_scope({"visibility": vis, "department_id": dept_id, "owner_id": owner_id})
         if self.o.source_id is None and not allowed(self.p, Action.IMPORT, *scope):
             raise ValidationError({"visibility": [f"you may not import into {scope[0]} contacts"]})
         return scope
 
-    def _prepare(self, index: int, rec: ContactRecord) -> _Item:
+    def prepare(self, rec: ContactRecord) -> Prepared | Rejected:
+        """``prepare_record`` with this run's options; a refused record becomes ``Rejected``."""
+        try:
+            return prepare_record(rec, self.region, blank_clears=self.o.blank_clears,
+                                  match_keys=() if self.o.source_id is not None else self.o.match_keys)
+        except RepositoryError as exc:
+            return Rejected(str(exc), rec.external_id)
+
+    def _finish(self, index: int, rec: Prepared) -> _Item:
+        """The database half of preparing a record: lists, custom fields, scope, sync key."""
         clears = self.o.blank_clears
-        data: dict[str, Any] = {}
-        cleared: list[str] = []
-        for name in RECORD_FIELDS:
-            v = getattr(rec, name)
-            if v is None or (v == "" and not clears):
-                continue
-            if v == "" and name in ENUMS:  # a blank choice clears an optional one; status/type stay
-                if name in NULLABLE_ENUMS:
-                    cleared.append(name)
-                continue
-            data[name] = v
-        phones = [{"number": p.number, "label": p.label} for p in rec.phones or () if p.number.strip()]
-        if rec.phones is not None and (phones or clears):  # blank numbers are blanks, not "no phones"
-            data["phones"] = phones
-        emails = [{"address": e.address, "label": e.label} for e in rec.emails or () if e.address.strip()]
-        if rec.emails is not None and (emails or clears):
-            data["emails"] = emails
-        values = validate_contact(data, partial=True)
-        values.update(dict.fromkeys(cleared))
-        for name in rec.lists or ():
+        for name in rec.lists:
             self._check_list(name)
         custom: dict[int, str] = {}
-        for name, raw in (rec.custom or {}).items():
+        for name, raw in rec.custom.items():
             if raw is None or (raw == "" and not clears):
                 continue
             d = self._defs.get(name)
@@ -180,30 +302,15 @@ class Upserter(Bound):
                 custom[d["id"]] = _custom_value(d, raw)
             except ValueError as exc:
                 raise ValidationError({f"custom.{name}": [str(exc)]}) from None
-        phones = phone_rows(values.pop("phones"), self.region) if "phones" in values else None
-        emails = email_rows(values.pop("emails")) if "emails" in values else None
-        item = _Item(index, values, phones, emails, tuple(rec.tags or ()), tuple(rec.lists or ()), custom,
-                     self._row_scope(rec), external_id=rec.external_id)
+        item = _Item(index, rec.values, rec.phones, rec.emails, rec.tags, rec.lists, custom,
+                     self._row_scope(rec.hints), external_id=rec.external_id, derived=rec.derived)
         if self.o.source_id is not None:
             if not rec.external_id:
                 raise ValidationError({"external_id": ["is required for synced contacts"]})
             item.keys = [f"x:{rec.external_id}"]
         else:
-            item.keys = self._keys(item)
+            item.keys = list(rec.keys)
         return item
-
-    def _keys(self, item: _Item) -> list[str]:
-        keys = []
-        for k in self.o.match_keys:
-            if k == "email":
-                keys += [f"e:{e['address_key']}" for e in item.emails or ()]
-            elif k == "phone":
-                keys += [f"p:{p['e164']}" for p in item.phones or () if p["e164"]]
-            elif k == "mobile":
-                keys += [f"p:{p['e164']}" for p in item.phones or () if p["e164"] and p["label"] == "mobile"]
-            elif item.values.get("external_crm_id"):
-                keys.append(f"c:{item.values['external_crm_id']}")
-        return keys
 
     # ------------------------------------------------------------ matching
     def _existing(self, items: Sequence[_Item]) -> dict[str, int]:
@@ -240,11 +347,19 @@ class Upserter(Bound):
     # ------------------------------------------------------------ the batch
     def apply(self, records: Sequence[ContactRecord]) -> list[RowOutcome]:
         """Apply one batch; returns one outcome per record, in order. Row errors never stop the batch."""
+        return self.apply_prepared([self.prepare(rec) for rec in records])
+
+    def apply_prepared(self, records: Sequence[Prepared | Rejected]) -> list[RowOutcome]:
+        """``apply`` for records already through ``prepare`` (or ``prepare_record`` with the same
+        region, blank_clears and match keys, e.g. in another process)."""
         outcomes: list[RowOutcome | None] = [None] * len(records)
         items: list[_Item] = []
         for i, rec in enumerate(records):
+            if type(rec) is Rejected:
+                outcomes[i] = RowOutcome("error", None, rec.message)
+                continue
             try:
-                items.append(self._prepare(i, rec))
+                items.append(self._finish(i, rec))  # type: ignore[arg-type]
             except RepositoryError as exc:
                 outcomes[i] = RowOutcome("error", None, str(exc))
         if self.o.source_id is not None:
@@ -316,42 +431,57 @@ class Upserter(Bound):
         return [it for it in items if it.external_id not in gone]
 
     def _insert(self, creates: list[_Item], outcomes: list[RowOutcome | None]) -> None:
-        now, rows = utcnow(), []
-        for it in creates:
-            row = {**DEFAULTS, "acquisition_source": self.o.acquisition_source,
-                   **{k: v for k, v in it.values.items() if v is not None}}
-            row.update(derived(row, it.phones or [], it.emails or []), tenant_id=self.p.tenant_id,
-                       visibility=it.scope[0], department_id=it.scope[1], owner_id=it.scope[2],
-                       source_id=self.o.source_id, external_id=it.external_id, seen_run_id=self.o.run_id,
-                       created_by=self.p.user_id, updated_by=self.p.user_id, created_at=now, updated_at=now,
-                       version=1, locally_modified=False)
-            rows.append(row)
-        if not rows:
+        """New contacts: every column but ``id``, as a Core insert of the same rows would store them
+        (``DEFAULTS`` where the record has no value, NULL for the other columns it does not set)."""
+        if not creates:
             return
-        ids = self._insert_contacts(_uniform(rows))
+        now, o, p = utcnow(), self.o, self.p
+        defaults = {**DEFAULTS, "acquisition_source": o.acquisition_source}
+        pairs = [(c, defaults.get(c)) for c in RECORD_FIELDS]
+        known = {"id", *_INSERT_HEAD, *_INSERT_ITEM, *_DERIVED_COLS, *RECORD_FIELDS}
+        other = [c for c in C.columns if c.name not in known]  # columns added later: their default, as Core would
+        cols = [*_INSERT_HEAD, *_INSERT_ITEM, *_DERIVED_COLS, *RECORD_FIELDS, *(c.name for c in other)]
+        tail = [None if c.default is None else c.default.arg({}) if c.default.is_callable else c.default.arg
+                for c in other]
+        head = [p.tenant_id, o.source_id, o.run_id, p.user_id, p.user_id, now, now, 1, False, None]
+        rows, texts = [], []
+        for it in creates:
+            get = it.values.get
+            d = it.derived if it.derived is not None else derived(
+                {**defaults, **{k: v for k, v in it.values.items() if v is not None}}, it.phones or [], it.emails or [])
+            row = [*head, *it.scope, it.external_id, d["first_key"], d["last_key"], d["company_key"], d["sort_key"],
+                   d["search_text"], *[v if (v := get(c)) is not None else dflt for c, dflt in pairs], *tail]
+            rows.append(row)
+            texts.append(d["search_text"])
+        ids = self._insert_contacts(cols, rows, texts)
         for it, cid in zip(creates, ids, strict=True):
             outcomes[it.index] = RowOutcome("created", cid)
         self._children(list(zip(ids, creates, strict=True)), replace=False)
 
-    def _insert_contacts(self, rows: list[dict[str, Any]]) -> list[int]:
-        """Insert contact rows; their ids in row order.
+    def _insert_contacts(self, cols: list[str], rows: list[list[Any]], texts: list[str]) -> list[int]:
+        """Insert contact rows (plain DBAPI executemany, or COPY on PostgreSQL); their ids in row order.
 
-        SQLite cannot return the ids of a multi-row insert in parameter order, so SQLAlchemy
-        would send one INSERT ... RETURNING per row. There, the first row is inserted alone (which
-        takes the database's single write lock for the rest of the transaction), and the others
-        get explicit ids after the current maximum in one executemany.
+        SQLite cannot return the ids of a multi-row insert in parameter order. There, the first row
+        is inserted alone (which takes the database's single write lock for the rest of the
+        transaction), and the others get explicit ids after the current maximum. On PostgreSQL the
+        ids are drawn from the table's sequence first.
         """
-        if self.s.get_bind().dialect.name != "sqlite" or len(rows) < 2:
-            ids = list(self.s.execute(insert(C).returning(C.c.id, sort_by_parameter_order=True), rows).scalars())
+        raw = self._raw
+        raw.process(C, cols, rows)
+        if raw.pg:
+            ids = raw.next_ids(C, len(rows))
+            raw.insert(C, ["id", *cols], [[cid, *r] for cid, r in zip(ids, rows, strict=True)])
         else:
-            first = self.s.execute(insert(C).values(rows[0]).returning(C.c.id)).scalar_one()
-            top = self.s.execute(select(func.max(C.c.id))).scalar_one()
-            rest = [{**r, "id": top + i} for i, r in enumerate(rows[1:], 1)]
-            self.s.connection().execute(insert(C), rest)
-            ids = [first, *(r["id"] for r in rest)]
+            cur = raw.cursor()
+            cur.execute(raw.insert_sql(C, cols), rows[0])
+            first = cur.lastrowid
+            top = cur.execute("SELECT max(id) FROM contacts").fetchone()[0]
+            ids = [first, *range(top + 1, top + len(rows))]
+            if len(rows) > 1:
+                raw.insert(C, ["id", *cols], [[cid, *r] for cid, r in zip(ids[1:], rows[1:], strict=True)])
         if self._fts_now:  # the FTS insert trigger is set aside for this batch (see _fts_deferred)
             self._fts_write("INSERT INTO contacts_fts(rowid, search_text) VALUES (?, ?)",
-                            [(cid, r["search_text"]) for cid, r in zip(ids, rows, strict=True)])
+                            list(zip(ids, texts, strict=True)))
         return ids
 
     # ------------------------------------------------------------ SQLite FTS maintenance
@@ -399,12 +529,13 @@ class Upserter(Bound):
         if not updates:
             return
         ids = list(updates)
-        current = {r["id"]: r for r in self.s.execute(select(C).where(C.c.id.in_(ids))).mappings()}
+        raw = self._raw
+        current = raw.select_by_ids(C, _CURRENT_COLS, "id", ids)
         if self.o.run_id is not None:
             self.s.execute(update(C).where(C.c.id.in_(ids)).values(seen_run_id=self.o.run_id))
         todo = []
         for cid, it in updates.items():
-            cur = current[cid]
+            cur = current[cid][0]
             if self.o.source_id is not None and cur["locally_modified"] and self.o.respect_local_edits:
                 outcomes[it.index] = RowOutcome("skipped", cid, "edited locally; local values kept")
                 continue
@@ -413,65 +544,69 @@ class Upserter(Bound):
                 outcomes[it.index] = RowOutcome("error", cid, "matches a contact you may not edit")
                 continue
             todo.append((cid, it, cur))
-        need_ph = [cid for cid, it, _ in todo if it.phones is None]
-        need_em = [cid for cid, it, _ in todo if it.emails is None]
-        old_ph = self._group(PH, need_ph, ("raw", "e164", "national", "label", "digits_rev"))
-        old_em = self._group(EM, need_em, ("address", "address_key", "label"))
+        todo_ids = [cid for cid, _, _ in todo]
+        old_ph = raw.select_by_ids(PH, _PHONE_COLS, "contact_id", todo_ids, order="position")
+        old_em = raw.select_by_ids(EM, _EMAIL_COLS, "contact_id", todo_ids, order="position")
         by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         now = utcnow()
         for cid, it, cur in todo:
             merged = {**cur, **it.values}
             for k in ("first_name", "last_name"):
                 merged[k] = merged[k] or ""
-            phones = it.phones if it.phones is not None else old_ph.get(cid, [])
-            emails = it.emails if it.emails is not None else old_em.get(cid, [])
             change = {k: merged[k] for k in it.values}
-            change.update(derived(merged, phones, emails))
+            pre = it.derived
+            if pre is not None and it.phones is not None and it.emails is not None and all(
+                    (merged[k] or "") == (it.values.get(k) or "") for k in _NAME_COLS):
+                change.update(pre)  # the same inputs as derived() would get here
+            else:
+                phones = it.phones if it.phones is not None else old_ph.get(cid, [])
+                emails = it.emails if it.emails is not None else old_em.get(cid, [])
+                change.update(derived(merged, phones, emails))
             # only the columns whose value changes: an unchanged column keeps its value either way, and
             # leaving it out of the SET list spares its index entries (and the FTS row) a rewrite
             change = {k: v for k, v in change.items() if k not in cur or cur[k] != v}
             change.update(updated_at=now, updated_by=self.p.user_id, version=cur["version"] + 1)
             by_shape.setdefault(tuple(sorted(change)), []).append({**change, "_id": cid})
             outcomes[it.index] = RowOutcome("updated", cid)
-        from sqlalchemy import bindparam
-
         for shape, rows in by_shape.items():
-            stmt = update(C).where(C.c.id == bindparam("_id")).values({k: bindparam(k) for k in shape})
-            self.s.connection().execute(stmt, rows)
+            raw.update_by_id(C, list(shape), rows)
             if self._fts_now and "search_text" in shape:
                 self._fts_write("UPDATE contacts_fts SET search_text = ? WHERE rowid = ?",
                                 [(r["search_text"], r["_id"]) for r in rows])
-        self._children([(cid, it) for cid, it, _ in todo], replace=True)
+        self._children([(cid, it) for cid, it, _ in todo], replace=True, old_ph=old_ph, old_em=old_em)
 
-    def _group(self, table: Any, ids: list[int], cols: tuple[str, ...]) -> dict[int, list[dict[str, Any]]]:
-        out: dict[int, list[dict[str, Any]]] = {}
-        for i in range(0, len(ids), 900):
-            rows = self.s.execute(select(table.c.contact_id, *(table.c[c] for c in cols)).where(
-                table.c.contact_id.in_(ids[i:i + 900])).order_by(table.c.position)).mappings()
-            for r in rows:
-                out.setdefault(r["contact_id"], []).append(dict(r))
-        return out
+    def _children(self, pairs: list[tuple[int, _Item]], *, replace: bool,
+                  old_ph: Mapping[int, list[dict[str, Any]]] | None = None,
+                  old_em: Mapping[int, list[dict[str, Any]]] | None = None) -> None:
+        """Phones, e-mails, tags, list memberships and custom values of written contacts.
 
-    def _children(self, pairs: list[tuple[int, _Item]], *, replace: bool) -> None:
+        With ``replace``, a contact's given phones (e-mails) replace its stored ones; stored rows
+        that already are exactly the given ones (``old_ph``/``old_em``) are left as they are.
+        """
         tid = self.p.tenant_id
-        ph_ids = [cid for cid, it in pairs if it.phones is not None]
-        em_ids = [cid for cid, it in pairs if it.emails is not None]
+        raw = self._raw
+        ph_pairs = [(cid, it.phones) for cid, it in pairs if it.phones is not None]
+        em_pairs = [(cid, it.emails) for cid, it in pairs if it.emails is not None]
         if replace:
-            for i in range(0, len(ph_ids), 900):
-                self.s.execute(delete(PH).where(PH.c.contact_id.in_(ph_ids[i:i + 900])))
-            for i in range(0, len(em_ids), 900):
-                self.s.execute(delete(EM).where(EM.c.contact_id.in_(em_ids[i:i + 900])))
-        ph = [{**p, "contact_id": cid, "tenant_id": tid} for cid, it in pairs for p in it.phones or ()]
-        em = [{**e, "contact_id": cid, "tenant_id": tid} for cid, it in pairs for e in it.emails or ()]
+            if old_ph is not None:
+                ph_pairs = [(cid, new) for cid, new in ph_pairs if not _same_rows(new, old_ph.get(cid), _PHONE_COLS)]
+            if old_em is not None:
+                em_pairs = [(cid, new) for cid, new in em_pairs if not _same_rows(new, old_em.get(cid), _EMAIL_COLS)]
+            raw.delete_by_ids(PH, "contact_id", [cid for cid, _ in ph_pairs])
+            raw.delete_by_ids(EM, "contact_id", [cid for cid, _ in em_pairs])
+        ph_get, em_get = itemgetter(*_PHONE_COLS), itemgetter(*_EMAIL_COLS)
+        ph = [[cid, tid, *ph_get(p)] for cid, rows in ph_pairs for p in rows]
+        em = [[cid, tid, *em_get(e)] for cid, rows in em_pairs for e in rows]
         if ph:
-            self.s.connection().execute(insert(PH), ph)
+            raw.insert(PH, ["contact_id", "tenant_id", *_PHONE_COLS], ph, processed=False)
         if em:
-            self.s.connection().execute(insert(EM), em)
-        tags = self.contacts.ensure_tags(sorted({t for _, it in pairs for t in it.tags}))
-        from plugin_host.text import fold
+            raw.insert(EM, ["contact_id", "tenant_id", *_EMAIL_COLS], em, processed=False)
+        if any(it.tags for _, it in pairs):
+            tags = self.contacts.ensure_tags(sorted({t for _, it in pairs for t in it.tags}))
+            from plugin_host.text import fold
 
-        insert_ignore(self.s, CT, [{"contact_id": cid, "tag_id": tags[fold(t)]} for cid, it in pairs
-                                   for t in it.tags if fold(t) in tags])
+            insert_ignore(self.s, CT, [{"contact_id": cid, "tag_id": tags[fold(t)]} for cid, it in pairs
+                                       for t in it.tags if fold(t) in tags])
         members = []
         for cid, it in pairs:
             if self.o.list_id is not None:
@@ -556,6 +691,7 @@ class Upserter(Bound):
 
 
 def _merge(into: _Item, other: _Item) -> None:
+    into.derived = None
     into.values.update({k: v for k, v in other.values.items() if v not in (None, "")})
     if other.phones:
         known = {p["raw"] for p in into.phones or ()}
@@ -569,7 +705,108 @@ def _merge(into: _Item, other: _Item) -> None:
     into.keys = list(dict.fromkeys(into.keys + other.keys))
 
 
-def _uniform(rows: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """executemany needs one key set: fill the keys some rows lack with NULL."""
-    keys = set().union(*rows)
-    return [{k: r.get(k) for k in keys} for r in rows]
+def _same_rows(new: list[dict[str, Any]], old: list[dict[str, Any]] | None, cols: tuple[str, ...]) -> bool:
+    """True when the stored child rows are exactly the given ones (same columns, same order)."""
+    old = old or []
+    return len(new) == len(old) and all(n.get(c) == o[c] for n, o in zip(new, old, strict=True) for c in cols)
+
+
+class _Raw:
+    """Plain DBAPI statements for the import's bulk writes (executemany; COPY on PostgreSQL).
+
+    Values go through the columns' SQLAlchemy bind processors (booleans, timestamps on SQLite),
+    so what is stored is what a Core ``insert()``/``update()`` would store, without SQLAlchemy's
+    per-row parameter processing.
+    """
+
+    def __init__(self, session: Any) -> None:
+        self.s = session
+        self.dialect = session.get_bind().dialect
+        self.pg = self.dialect.name == "postgresql"
+        self.mark = "%s" if self.pg else "?"
+        self._procs: dict[tuple[str, str], Any] = {}
+
+    def cursor(self) -> Any:
+        return self.s.connection().connection.dbapi_connection.cursor()
+
+    def _proc(self, table: Any, col: str) -> Any:
+        key = (table.name, col)
+        if key not in self._procs:
+            kind = table.c[col].type
+            # sqlite3 and psycopg adapt Python booleans themselves (to 1/0 and true/false, as the processor would)
+            self._procs[key] = None if isinstance(kind, Boolean) else kind._cached_bind_processor(self.dialect)
+        return self._procs[key]
+
+    def process(self, table: Any, names: Sequence[str], rows: list[list[Any]], offset: int = 0) -> None:
+        """Apply the columns' bind processors in place (rows are lists in ``names`` order)."""
+        for i, name in enumerate(names):
+            proc = self._proc(table, name)
+            if proc is None:
+                continue
+            j = i + offset
+            for r in rows:
+                if r[j] is not None:
+                    r[j] = proc(r[j])
+
+    def insert_sql(self, table: Any, cols: Sequence[Any]) -> str:
+        names = [c if isinstance(c, str) else c[0] for c in cols]
+        return f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([self.mark] * len(names))})"
+
+    def insert(self, table: Any, cols: Sequence[Any], rows: list[list[Any]], *, processed: bool = True) -> None:
+        """Insert rows (lists in ``cols`` order; ``processed``: through the bind processors already)."""
+        names = [c if isinstance(c, str) else c[0] for c in cols]
+        if not processed:
+            self.process(table, names, rows)
+        if not rows:
+            return
+        cur = self.cursor()
+        if self.pg:
+            with cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row(r)
+        else:
+            cur.executemany(self.insert_sql(table, names), rows)
+
+    def next_ids(self, table: Any, n: int) -> list[int]:
+        """PostgreSQL: ``n`` ids from the table's id sequence."""
+        cur = self.cursor()
+        cur.execute(f"SELECT nextval(pg_get_serial_sequence('{table.name}', 'id')) FROM generate_series(1, %s)",
+                    (n,))
+        return [r[0] for r in cur.fetchall()]
+
+    def select_by_ids(self, table: Any, cols: Sequence[str], key: str, ids: list[int],
+                      order: str | None = None) -> dict[int, list[dict[str, Any]]]:
+        """Rows whose ``key`` is one of ``ids``, grouped by it (each group in ``order``)."""
+        out: dict[int, list[dict[str, Any]]] = {}
+        if not ids:
+            return out
+        cur = self.cursor()
+        head = f"SELECT {key}, {', '.join(cols)} FROM {table.name} WHERE {key} "
+        tail = f" ORDER BY {key}{', ' + order if order else ''}"
+        chunks = [ids] if self.pg else [ids[i:i + 900] for i in range(0, len(ids), 900)]
+        for chunk in chunks:
+            if self.pg:
+                cur.execute(head + "= ANY(%s)" + tail, (chunk,))
+            else:
+                cur.execute(head + f"IN ({','.join('?' * len(chunk))})" + tail, chunk)
+            for row in cur.fetchall():
+                out.setdefault(row[0], []).append(dict(zip(cols, row[1:], strict=True)))
+        return out
+
+    def update_by_id(self, table: Any, cols: list[str], rows: list[dict[str, Any]]) -> None:
+        """``UPDATE table SET cols WHERE id = row["_id"]`` for each row."""
+        params = [[r[c] for c in cols] + [r["_id"]] for r in rows]
+        self.process(table, cols, params)
+        sets = ", ".join(f"{c} = {self.mark}" for c in cols)
+        self.cursor().executemany(f"UPDATE {table.name} SET {sets} WHERE id = {self.mark}", params)
+
+    def delete_by_ids(self, table: Any, key: str, ids: list[int]) -> None:
+        if not ids:
+            return
+        cur = self.cursor()
+        if self.pg:
+            cur.execute(f"DELETE FROM {table.name} WHERE {key} = ANY(%s)", (ids,))
+            return
+        for i in range(0, len(ids), 900):
+            chunk = ids[i:i + 900]
+            cur.execute(f"DELETE FROM {table.name} WHERE {key} IN ({','.join('?' * len(chunk))})", chunk)
