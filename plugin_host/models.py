@@ -137,11 +137,20 @@ class Source(db.Model):
 class Contact(db.Model):
     __tablename__ = "contacts"
     __table_args__ = (
-        Index("ix_contacts_tenant_sort", "tenant_id", "sort_key", "id"),
-        # Covering: a search collects candidates and their name order from the index alone.
-        Index("ix_contacts_tenant_first", "tenant_id", "first_key", "sort_key", "id"),
-        Index("ix_contacts_tenant_last", "tenant_id", "last_key", "sort_key", "id"),
-        Index("ix_contacts_tenant_company", "tenant_id", "company_key", "sort_key", "id"),
+        # Name order. PostgreSQL walks it and reads the rows; on SQLite it is an empty stand-in and
+        # ix_contacts_name_walk, which carries everything a search or permission check reads, serves
+        # name order from the index alone (PostgreSQL's b-tree limit rules out search_text there).
+        Index("ix_contacts_tenant_sort", "tenant_id", "sort_key", "id", sqlite_where=text("0")),
+        Index("ix_contacts_name_walk", "tenant_id", "sort_key", "id", "visibility", "department_id", "owner_id",
+              "last_key", "company_key", "search_text", postgresql_where=text("false")),
+        # A search reads the candidates of a name-key prefix in these. On SQLite the *_walk twins also
+        # carry the permission columns and the other key, so the whole check stays in the index.
+        Index("ix_contacts_tenant_last", "tenant_id", "last_key", "sort_key", "id", sqlite_where=text("0")),
+        Index("ix_contacts_tenant_company", "tenant_id", "company_key", "sort_key", "id", sqlite_where=text("0")),
+        Index("ix_contacts_last_walk", "tenant_id", "last_key", "sort_key", "id", "visibility", "department_id",
+              "owner_id", "company_key", postgresql_where=text("false")),
+        Index("ix_contacts_company_walk", "tenant_id", "company_key", "sort_key", "id", "visibility",
+              "department_id", "owner_id", "last_key", postgresql_where=text("false")),
         # Substring search: trigram GIN on PostgreSQL; on SQLite an empty stand-in (the FTS5 table
         # contacts_fts, kept in step by triggers, serves substrings there; see migration 0003).
         Index("ix_contacts_search_trgm", "search_text", postgresql_using="gin",

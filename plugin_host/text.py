@@ -13,6 +13,19 @@ def fold(text: str | None) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
 
 
+def sort_key(display: str) -> str:
+    """Name-order key: the folded display name. Names that do not start with a letter a–z (digits,
+    symbols, or no name at all) get a ``{`` in front, so they sort after z, where the A–Z bar puts
+    ``#``. Other scripts already sort after z."""
+    key = fold(display)
+    return key[:400] if key >= "a" else ("{" + key)[:400]
+
+
+def sort_prefix(key: str) -> str:
+    """The ``sort_key`` prefix for a folded search key (see :func:`sort_key`)."""
+    return key if key >= "a" else "{" + key
+
+
 def prefix_upper_bound(prefix: str) -> str:
     """The smallest string greater than every string starting with ``prefix``."""
     return prefix + "\U0010ffff"

@@ -7,10 +7,11 @@ from functools import lru_cache
 from typing import Any
 
 from plugin_host.phones import normalise
-from plugin_host.text import fold
+from plugin_host.text import fold, sort_key
 
 # Names and companies repeat a lot across an import: fold each distinct one once.
 _fold = lru_cache(maxsize=100_000)(fold)
+_sort_key = lru_cache(maxsize=100_000)(sort_key)
 
 
 def display_name(first: str | None, last: str | None, company: str | None) -> str:
@@ -45,6 +46,6 @@ def derived(values: Mapping[str, Any], phones: list[dict[str, Any]], emails: lis
         "first_key": ff[:200],
         "last_key": fl[:200],
         "company_key": fc[:200],
-        "sort_key": _fold(display_name(first, last, company))[:400],
+        "sort_key": _sort_key(display_name(first, last, company)),
         "search_text": " ".join(p for p in parts if p),
     }

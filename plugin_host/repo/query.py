@@ -8,11 +8,10 @@ import re
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 
 from plugin_host.models import T
 from plugin_host.permissions import Principal, activity_read_filter
-from plugin_host.phones import digits_of
 from plugin_host.repo.errors import ValidationError
 from plugin_host.text import escape_like, fold, prefix_upper_bound
 
@@ -76,27 +75,11 @@ def _prefix(col: Any, key: str) -> ColumnElement[bool]:
     return and_(col >= key, col < prefix_upper_bound(key))
 
 
-def search_clause(q: str, match: str) -> ColumnElement[bool]:
-    """Name, company, e-mail and phone search; prefix ranges use the key indexes."""
-    raw = q.strip()
-    if PHONEISH.match(raw) and len(digits_of(raw)) >= 3:
-        digits = digits_of(raw)
-        phone_prefix = exists().where(PH.c.contact_id == C.c.id, or_(
-            _prefix(PH.c.e164, "+" + digits), _prefix(PH.c.national, digits.lstrip("0") or digits)))
-        if match == "prefix" or len(digits) < 3:
-            return phone_prefix
-        return or_(phone_prefix, C.c.search_text.like(f"%{digits}%"))
-    key = fold(raw)
-    if not key:
-        return false()
-    email = exists().where(EM.c.contact_id == C.c.id, _prefix(EM.c.address_key, key))
-    prefix = or_(_prefix(C.c.sort_key, key), _prefix(C.c.first_key, key), _prefix(C.c.last_key, key),
-                 _prefix(C.c.company_key, key), email)
-    substring = match == "substring" or (match == "auto" and len(key) >= 3)
-    if not substring:
-        return prefix
-    words = key.split()
-    return or_(prefix, and_(*(C.c.search_text.like(f"%{escape_like(w)}%", escape="\\") for w in words)))
+def search_clause(tenant_id: int, q: str, match: str) -> ColumnElement[bool]:
+    """The search ``q`` as one condition (counts, dynamic lists); pages are built by ``repo.search``."""
+    from plugin_host.repo.search import search_condition
+
+    return search_condition(tenant_id, q, match)
 
 
 def letter_clause(letter: str) -> ColumnElement[bool]:
@@ -116,7 +99,7 @@ def filter_clauses(p: Principal, query: ContactQuery, search: bool = True) -> li
     """
     out: list[ColumnElement[bool]] = []
     if search and query.q and query.q.strip():
-        out.append(search_clause(query.q, query.match))
+        out.append(search_clause(p.tenant_id, query.q, query.match))
     if query.letter:
         out.append(letter_clause(query.letter))
     for name in ("status", "acquisition_source", "source_id", "account_id", "contact_type", "visibility",

@@ -1,169 +1,320 @@
-"""Contact search driven by indexes: each way of matching is a branch, merged in name order.
+"""Contact search pages: the first rows of name order that match, found without scanning the tenant.
 
-One OR-ed query walked in name order costs a scan of the tenant when nothing matches. Instead,
-each branch (display-name prefix, last-name prefix, company prefix, e-mail prefix, phone prefix,
-substring) first collects at most ``CAP`` candidates from its own index. A sparse branch then
-reads just those rows; a dense one (more than ``CAP`` candidates) is walked in name order, which
-is cheap precisely because matches are dense. The permission filter and every other filter are
-in the SQL of each branch's final query; the pages are merged by (sort_key, id).
+A search is a condition (``Plan.cond``) plus ways to find the rows that can match it:
+
+1. **Range walks.** A display-name prefix is a range of name order (``sort_key``): walking it in
+   order yields its matches at once. Multi-word queries walk the range of each word ("smith j":
+   the J… first names, checking "smith" on each row).
+2. **Name-order walk.** The first ``WALK`` rows of name order (of the rows the principal may read)
+   are checked against the condition. When matches are dense (a common last name, a letter) this
+   finds the whole page, and it is exact: nothing after those rows can come first. On SQLite the
+   walk reads only ``ix_contacts_name_walk``, which carries every column the condition needs.
+3. **Sources** for sparse matches: index ranges over name keys, the FTS5 trigram table (SQLite) or
+   the pg_trgm index (PostgreSQL), and the phone / e-mail indexes. Every matching row is in one of
+   a plan's sources (a cover); each source is counted with a bound first, so a source that turns out
+   dense never sorts thousands of rows, and the page found so far bounds the name range still to
+   search. If no cover is small enough, the walk continues to the end of that range.
+
+Every query carries the permission filter and the other filters (``base``) in SQL. Semantics: a
+word matches the start of the display name, last name, company or (for queries with ``@`` or
+``.``) an e-mail address; a single word of 3+ characters also matches anywhere in names, company,
+e-mails and numbers (``match="substring"`` for any length, ``"prefix"`` for never); several words
+must each match the start of one of those, or the whole query the start of one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, or_, select, text
+from sqlalchemy import ColumnElement, and_, column, exists, false, func, literal, or_, select, table, text
 
 from plugin_host.phones import digits_of
-from plugin_host.repo.query import EM, PH, PHONEISH, C, _prefix
-from plugin_host.text import escape_like, fold
+from plugin_host.repo.query import EM, PH, PHONEISH, C
+from plugin_host.text import escape_like, fold, prefix_upper_bound, sort_prefix
 
-CAP = 5000
-CHUNK = 500
+CAP = 5000  # candidates a phone / e-mail source may have to be read (not walked)
+KEY_CAP = {"sqlite": 30000, "postgresql": 3000}  # name-key candidates (index-only on SQLite)
+SQLITE_KEY_INDEX = {"sort_key": "ix_contacts_name_walk", "last_key": "ix_contacts_last_walk",
+                    "company_key": "ix_contacts_company_walk"}
+TEXT_CAP = {"sqlite": 8000, "postgresql": 3000}  # substring candidates (each is a row read)
+WALK = {"sqlite": 10000, "postgresql": 10000}  # rows of name order checked before any source
+RANGE_WALK = 20000  # rows of one name range walked
+QUICK = 1000  # candidates counted before any walk
+CHUNK = 200
+FTS = table("contacts_fts", column("rowid"))
+
+Cols = Any  # a column namespace: ``C.c`` or a subquery's ``.c``
+
+
+def _range(col: Any, key: str) -> ColumnElement[bool]:
+    return and_(col >= key, col < prefix_upper_bound(key))
+
+
+@dataclass(frozen=True)
+class Source:
+    """Index-backed candidates: ``key`` (a contacts column range), ``text`` (substring) or ``child``."""
+
+    kind: str
+    col: str = ""
+    key: str = ""
+    term: str = ""  # text: the folded substring
+    ids: Any = field(default=None, compare=False, hash=False)  # child: Select of contact ids
 
 
 @dataclass
-class Branch:
-    """``cond`` selects the branch's contacts; ``candidates`` lists (id, sort_key) from an index."""
-
-    cond: ColumnElement[bool]
-    candidates: Select[Any] | None = None  # (id, sort_key) from a contacts index
-    walk: ColumnElement[bool] | None = None  # the condition for a name-order walk when dense
-    child_ids: Select[Any] | None = None  # contact ids from a phones/e-mails index
-    fts: str | None = None  # SQLite FTS5 MATCH expression (substring branch)
+class Plan:
+    cond: Callable[[Cols, bool], ColumnElement[bool]]  # (columns, opaque) -> condition
+    walkable: bool  # no correlated subquery: cheap to check on every walked row
+    ranges: list[str]  # sort_key prefixes to walk
+    covers: list[list[Source]] | None  # alternatives; each covers every match. None: walk only
 
 
-def _like_all(words: Sequence[str]) -> ColumnElement[bool]:
-    return and_(*(C.c.search_text.like(f"%{escape_like(w)}%", escape="\\") for w in words))
+def _opaque(col: Any, opaque: bool) -> Any:
+    """``col || ''`` keeps planners from range-scanning a key index and sorting every match."""
+    return col.concat("") if opaque else col
 
 
-def _word(tid: int, w: str) -> ColumnElement[bool]:
-    email = exists().where(EM.c.contact_id == C.c.id, _prefix(EM.c.address_key, w))
-    return or_(_prefix(C.c.sort_key, w), _prefix(C.c.first_key, w), _prefix(C.c.last_key, w),
-               _prefix(C.c.company_key, w), email)
+def _prefix_cond(c: Cols, w: str, addressy: bool, tenant_id: int, opaque: bool) -> ColumnElement[bool]:
+    parts = [_range(c.sort_key, sort_prefix(w)), _range(_opaque(c.last_key, opaque), w),
+             _range(_opaque(c.company_key, opaque), w)]
+    if addressy:
+        parts.append(exists().where(EM.c.contact_id == c.id, EM.c.tenant_id == tenant_id,
+                                    _range(EM.c.address_key, w)))
+    return or_(*parts)
 
 
-def plan(tenant_id: int, q: str, match: str) -> tuple[list[Branch], list[Branch], ColumnElement[bool] | None]:
-    """(ordered branches, candidate branches, extra condition for candidate branches)."""
+def _like(c: Cols, w: str) -> ColumnElement[bool]:
+    return c.search_text.like(f"%{escape_like(w)}%", escape="\\")
+
+
+def _prefix_sources(tenant_id: int, w: str, addressy: bool) -> list[Source]:
+    out = [Source("key", "sort_key", sort_prefix(w)), Source("key", "last_key", w), Source("key", "company_key", w)]
+    if addressy:
+        out.append(Source("child", "email", w, ids=select(EM.c.contact_id).where(
+            EM.c.tenant_id == tenant_id, _range(EM.c.address_key, w))))
+    return out
+
+
+def plan(tenant_id: int, q: str, match: str) -> Plan | None:
+    """The condition and the ways to find its rows, for the query ``q``."""
     raw = q.strip()
-    tenant = C.c.tenant_id == tenant_id
     digits = digits_of(raw)
     if PHONEISH.match(raw) and len(digits) >= 3:
-        ranges = or_(_prefix(PH.c.e164, "+" + digits), _prefix(PH.c.national, digits.lstrip("0") or digits))
-        phone = Branch(exists().where(PH.c.contact_id == C.c.id, ranges),
-                       child_ids=select(PH.c.contact_id).where(PH.c.tenant_id == tenant_id, ranges))
-        branches = [phone]
-        if match != "prefix":
-            branches.append(_substring(tenant, [digits]))
-        return [], branches, None
+        ranges = or_(_range(PH.c.e164, "+" + digits), _range(PH.c.national, digits.lstrip("0") or digits))
+        substring = match != "prefix"
+
+        def phone_cond(c: Cols, opaque: bool) -> ColumnElement[bool]:
+            has = exists().where(PH.c.contact_id == c.id, PH.c.tenant_id == tenant_id, ranges)
+            return or_(has, _like(c, digits)) if substring else has
+
+        cover = [Source("child", "phone", digits, ids=select(PH.c.contact_id).where(PH.c.tenant_id == tenant_id,
+                                                                                     ranges))]
+        if substring:
+            cover.append(Source("text", term=digits))
+        return Plan(phone_cond, False, [], [cover])
     key = fold(raw)
     if not key:
-        return [], [], None
+        return None
+    addressy = "@" in raw or "." in raw
     words = key.split()
-    first = words[0]
-    ordered = [Branch(_prefix(C.c.sort_key, key))]
-    branches = [_key_branch(tenant, C.c.last_key, first), _key_branch(tenant, C.c.company_key, first)]
-    if "@" in raw or "." in raw:
-        # E-mail prefixes only for queries that look like an address or a domain: addresses mostly
-        # start with the first name, so a dense e-mail branch follows name order and cannot be walked.
-        branches.append(Branch(exists().where(EM.c.contact_id == C.c.id, _prefix(EM.c.address_key, key)),
-                               child_ids=select(EM.c.contact_id).where(EM.c.tenant_id == tenant_id,
-                                                                        _prefix(EM.c.address_key, key))))
-    extra = None
-    if len(words) > 1:  # "smith j": every word must start some name, company or e-mail
-        extra = and_(*(_word(tenant_id, w) for w in words))
-        # a first name is the start of the display name: its matches are a range of name order
-        ordered.append(Branch(and_(_prefix(C.c.sort_key, first), _prefix(C.c.first_key, first), extra)))
-    substring = match == "substring" or (match == "auto" and len(key) >= 3)
-    if substring and match != "prefix":
-        # the substring branch is independent of the word-prefix rule above
-        return ordered, [*branches, _substring(tenant, words)], extra
-    return ordered, branches, extra
+    if len(words) == 1:
+        if match == "substring" or (match == "auto" and len(key) >= 3):
+            def substring_cond(c: Cols, opaque: bool) -> ColumnElement[bool]:
+                return or_(_range(c.sort_key, sort_prefix(key)), _like(c, key))
+
+            covers = None
+            if len(key) >= 3:
+                covers = [[Source("key", "sort_key", sort_prefix(key)), Source("text", term=key)]]
+            return Plan(substring_cond, True, [sort_prefix(key)], covers)
+
+        def prefix_cond(c: Cols, opaque: bool) -> ColumnElement[bool]:
+            return _prefix_cond(c, key, addressy, tenant_id, opaque)
+
+        return Plan(prefix_cond, not addressy, [sort_prefix(key)], [_prefix_sources(tenant_id, key, addressy)])
+
+    substring = match == "substring"
+
+    def words_cond(c: Cols, opaque: bool) -> ColumnElement[bool]:
+        if substring:
+            each = [_like(c, w) for w in words]
+        else:
+            each = [_prefix_cond(c, w, addressy, tenant_id, opaque) for w in words]
+        return or_(_prefix_cond(c, key, addressy, tenant_id, opaque), and_(*each))
+
+    whole = _prefix_sources(tenant_id, key, addressy)
+    if substring:
+        longest = max(words, key=len)
+        covers = [[*whole, Source("text", term=longest)]] if len(longest) >= 3 else None
+    else:
+        covers = [whole + _prefix_sources(tenant_id, w, addressy) for w in dict.fromkeys(words)]
+    # Several words rarely match densely all over name order: no name-order walk, the ranges instead.
+    return Plan(words_cond, False, [sort_prefix(key), *(sort_prefix(w) for w in dict.fromkeys(words))], covers)
 
 
-def _key_branch(tenant: ColumnElement[bool], col: Any, word: str) -> Branch:
-    """A name-key prefix: candidates from the covering index; when dense, walk name order instead
-    (``col || ''`` keeps planners from range-scanning the key and sorting every match)."""
-    return Branch(_prefix(col, word), select(C.c.id, C.c.sort_key).where(tenant, _prefix(col, word)),
-                  walk=_prefix(col.concat(""), word))
+Pos = tuple[str, int]  # (sort_key, id)
 
 
-def _substring(tenant: ColumnElement[bool], words: Sequence[str]) -> Branch:
-    cond = _like_all(words)
-    long_words = [w for w in words if len(w) >= 3]
-    fts = " AND ".join('"' + w.replace('"', '""') + '"' for w in long_words) or None
-    return Branch(cond, select(C.c.id, C.c.sort_key).where(tenant, cond), fts=fts)
+def _after(c: Cols, after: Pos | None) -> list[ColumnElement[bool]]:
+    if after is None:
+        return []
+    key, cid = after
+    return [or_(c.sort_key > key, and_(c.sort_key == key, c.id > cid))]
+
+
+def _upto(c: Cols, bound: Pos | None) -> list[ColumnElement[bool]]:
+    if bound is None:
+        return []
+    key, cid = bound
+    return [or_(c.sort_key < key, and_(c.sort_key == key, c.id <= cid))]
 
 
 class SearchPager:
     """Runs a search page for a repository (its session, principal and base filters)."""
 
     def __init__(self, session: Any, base: list[ColumnElement[bool]], dialect: str) -> None:
-        self.s, self.base, self.dialect = session, base, dialect
+        self.s, self.base = session, base
+        self.dialect = dialect if dialect in WALK else "postgresql"
 
-    def page(self, tenant_id: int, q: str, match: str, after: tuple[str, int] | None,
-             limit: int) -> list[Mapping[str, Any]]:
-        ordered, branches, extra = plan(tenant_id, q, match)
-        rows: dict[int, Mapping[str, Any]] = {}
-        keyset = _after(after)
-        for b in ordered:
-            self._walk(b.cond, keyset, limit, rows)
-        for b in branches:
-            extra_terms = [extra] if extra is not None and b.fts is None else []
-            cands = self._candidates(b, tenant_id)
-            if cands is None:
-                self._walk(and_(b.walk if b.walk is not None else b.cond, *extra_terms), keyset, limit, rows)
-            elif cands:
-                self._read(cands, [b.cond, *extra_terms], after, limit, rows)
-        return sorted(rows.values(), key=lambda r: (r["sort_key"], r["id"]))[: limit + 1]
+    def page(self, tenant_id: int, q: str, match: str, after: Pos | None, limit: int) -> list[Mapping[str, Any]]:
+        """Up to ``limit + 1`` rows after ``after``, in name order."""
+        p = plan(tenant_id, q, match)
+        if p is None:
+            return []
+        n = limit + 1
+        found: dict[int, str] = {}
+        for prefix in p.ranges:
+            self._walk(p, found, n, after, rows=RANGE_WALK, prefix=prefix)
+        cover = self._cheapest_cover(p, tenant_id, after, None, quick=True)
+        if cover is None:
+            if p.walkable and self._walk(p, found, n, after, rows=WALK[self.dialect]) >= n:
+                return self._rows(found, n)
+            best = sorted((k, i) for i, k in found.items())
+            bound = best[n - 1] if len(best) >= n else None
+            cover = self._cheapest_cover(p, tenant_id, after, bound)
+        else:
+            bound = None
+        if cover is None:
+            self._walk(p, found, n, after, bound=bound)
+        else:
+            for src, ids in cover:
+                self._read(p, src, ids, found, n, after, bound, tenant_id)
+        return self._rows(found, n)
 
-    def _candidates(self, b: Branch, tenant_id: int) -> list[tuple[str, int]] | None:
-        """Sorted (sort_key, id) of the branch's candidates, or None when the branch is dense."""
-        ids: list[int] | None = None
-        if b.fts is not None and self.dialect == "sqlite":
-            ids = [r[0] for r in self.s.execute(text("SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH :m "
-                                                     "LIMIT :n"), {"m": b.fts, "n": CAP + 1})]
-        elif b.child_ids is not None:
-            ids = sorted(set(self.s.execute(b.child_ids.limit(CAP + 1)).scalars()))
-        if ids is not None:
-            if len(ids) > CAP:
-                return None
-            found: list[tuple[str, int]] = []
-            for i in range(0, len(ids), CHUNK):  # literal id lists: every planner reads these by primary key
-                found += [(k, cid) for cid, k in self.s.execute(select(C.c.id, C.c.sort_key).where(
-                    C.c.id.in_(ids[i:i + CHUNK]), C.c.tenant_id == tenant_id))]
-            return sorted(found)
-        assert b.candidates is not None
-        got = self.s.execute(b.candidates.limit(CAP + 1)).all()
-        if len(got) > CAP:
+    # ------------------------------------------------------------------ walks
+    def _walk(self, p: Plan, found: dict[int, str], n: int, after: Pos | None, rows: int | None = None,
+              prefix: str | None = None, bound: Pos | None = None) -> int:
+        """Matches among the first ``rows`` rows of name order (of ``prefix``'s range, up to
+        ``bound``); every row when ``rows`` is None. Returns how many matched."""
+        terms = [*self.base, *_after(C.c, after), *_upto(C.c, bound)]
+        if prefix is not None:
+            terms.append(_range(C.c.sort_key, prefix))
+        if rows is None:
+            stmt = (select(C.c.id, C.c.sort_key).where(*terms, p.cond(C.c, True))
+                    .order_by(C.c.sort_key, C.c.id).limit(n))
+        else:
+            sub = (select(C.c.id, C.c.sort_key, C.c.last_key, C.c.company_key, C.c.search_text).where(*terms)
+                   .order_by(C.c.sort_key, C.c.id).limit(rows).subquery())
+            # No ORDER BY here: the subquery yields name order and is read lazily, so a dense match
+            # stops the walk early (sorting would read all ``rows`` first). Sorted in Python.
+            stmt = select(sub.c.id, sub.c.sort_key).where(p.cond(sub.c, False)).limit(n)
+        got = self.s.execute(stmt).all()
+        found.update((i, k) for i, k in got)
+        return len(got)
+
+    # ------------------------------------------------------------------ sources
+    def _cheapest_cover(self, p: Plan, tenant_id: int, after: Pos | None, bound: Pos | None,
+                        quick: bool = False) -> list[tuple[Source, list[int] | None]] | None:
+        """The cover with the fewest candidates (each source counted up to its cap), or None.
+
+        ``quick``: a first look with a small cap, before any walk (sparse queries stop here).
+        """
+        if not p.covers:
             return None
-        return sorted({(k, cid) for cid, k in got})
+        counted: dict[Source, tuple[int, int, list[int] | None]] = {}  # src -> (count, cap used, ids)
+        best: tuple[int, list[tuple[Source, list[int] | None]]] | None = None
+        for cover in p.covers:
+            total, chosen = 0, []
+            for src in cover:
+                if quick and src.kind == "text" and self.dialect != "sqlite":
+                    break  # a trigram count costs as much as the rows it finds: walk first
+                cap = QUICK if quick else (CAP if src.kind == "child" else
+                                           (KEY_CAP if src.kind == "key" else TEXT_CAP)[self.dialect])
+                if best is not None:
+                    cap = min(cap, best[0] - total)
+                have = counted.get(src)
+                if have is None or (have[0] > have[1] and have[1] < cap):
+                    have = counted[src] = (*self._count(src, tenant_id, after, bound, cap), )
+                count, _, ids = have
+                if count > cap:
+                    break
+                total += count
+                chosen.append((src, ids))
+            else:
+                if best is None or total < best[0]:
+                    best = (total, chosen)
+        return None if best is None else best[1]
 
-    def _walk(self, cond: ColumnElement[bool], keyset: list[ColumnElement[bool]], limit: int,
-              rows: dict[int, Mapping[str, Any]]) -> None:
-        stmt = select(C).where(*self.base, cond, *keyset).order_by(C.c.sort_key, C.c.id).limit(limit + 1)
-        for r in self.s.execute(stmt).mappings():
-            rows[r["id"]] = r
+    def _count(self, src: Source, tenant_id: int, after: Pos | None, bound: Pos | None,
+               cap: int) -> tuple[int, int, list[int] | None]:
+        """(candidates up to ``cap + 1``, ``cap``, the ids of a child source)."""
+        if src.kind == "child":
+            ids = sorted(set(self.s.execute(src.ids.limit(cap + 1)).scalars()))
+            return len(ids), cap, ids
+        if src.kind == "key":
+            terms = [C.c.tenant_id == tenant_id, _range(C.c[src.col], src.key)]
+            if after is not None:
+                terms.append(C.c.sort_key >= after[0])
+            if bound is not None:
+                terms.append(C.c.sort_key <= bound[0])
+            inner = select(literal(1)).where(*terms).limit(cap + 1).subquery()
+        elif self.dialect == "sqlite":
+            inner = select(literal(1)).select_from(FTS).where(_match(src.term)).limit(cap + 1).subquery()
+        else:
+            inner = select(literal(1)).where(C.c.tenant_id == tenant_id, _like(C.c, src.term)).limit(cap + 1).subquery()
+        return self.s.execute(select(func.count()).select_from(inner)).scalar_one(), cap, None
 
-    def _read(self, cands: list[tuple[str, int]], conds: list[ColumnElement[bool]], after: tuple[str, int] | None,
-              limit: int, rows: dict[int, Mapping[str, Any]]) -> None:
-        if after is not None:
-            cands = [c for c in cands if c > after]
-        taken = 0
-        for i in range(0, len(cands), CHUNK):
-            ids = [cid for _, cid in cands[i:i + CHUNK]]
-            stmt = select(C).where(C.c.id.in_(ids), *self.base, *conds).order_by(C.c.sort_key, C.c.id)
-            for r in self.s.execute(stmt).mappings():
-                rows[r["id"]] = r
-                taken += 1
-            if taken > limit:
-                return
+    def _read(self, p: Plan, src: Source, ids: list[int] | None, found: dict[int, str], n: int,
+              after: Pos | None, bound: Pos | None, tenant_id: int) -> None:
+        """The first ``n`` matches among a (small) source's candidates."""
+        terms = [*self.base, p.cond(C.c, False), *_after(C.c, after), *_upto(C.c, bound)]
+        if src.kind == "child":
+            assert ids is not None
+            for i in range(0, len(ids), CHUNK):
+                stmt = select(C.c.id, C.c.sort_key).where(C.c.id.in_(ids[i:i + CHUNK]), *terms)
+                found.update((cid, k) for cid, k in self.s.execute(stmt))
+            return
+        if src.kind == "key":
+            stmt = (select(C.c.id, C.c.sort_key).where(_range(C.c[src.col], src.key), *terms)
+                    .order_by(C.c.sort_key.concat(""), C.c.id).limit(n))
+            if src.col in SQLITE_KEY_INDEX:  # the covering twin; its statistics look like the stand-in's
+                stmt = stmt.with_hint(C, f"INDEXED BY {SQLITE_KEY_INDEX[src.col]}", "sqlite")
+            found.update((cid, k) for cid, k in self.s.execute(stmt))
+            return
+        if self.dialect == "sqlite":
+            where = C.c.id.in_(select(FTS.c.rowid).where(_match(src.term)))
+        else:
+            where = _like(C.c, src.term)
+        stmt = (select(C.c.id, C.c.sort_key).where(where, *terms)
+                .order_by(C.c.sort_key.concat(""), C.c.id).limit(n))
+        found.update((cid, k) for cid, k in self.s.execute(stmt))
+
+    # ------------------------------------------------------------------ rows
+    def _rows(self, found: dict[int, str], n: int) -> list[Mapping[str, Any]]:
+        ids = [i for _, i in sorted((k, i) for i, k in found.items())[:n]]
+        if not ids:
+            return []
+        rows = self.s.execute(select(C).where(C.c.id.in_(ids), *self.base)).mappings().all()
+        return sorted(rows, key=lambda r: (r["sort_key"], r["id"]))
 
 
-def _after(after: tuple[str, int] | None) -> list[ColumnElement[bool]]:
-    if after is None:
-        return []
-    key, cid = after
-    return [or_(C.c.sort_key > key, and_(C.c.sort_key == key, C.c.id > cid))]
+def _match(term: str) -> Any:
+    """FTS5 trigram phrase for ``term`` (3+ characters)."""
+    return text("contacts_fts MATCH :m").bindparams(m='"' + term.replace('"', '""') + '"')
+
+
+def search_condition(tenant_id: int, q: str, match: str) -> ColumnElement[bool]:
+    """The search as one SQL condition on ``contacts`` (counts, dynamic lists)."""
+    p = plan(tenant_id, q, match)
+    return p.cond(C.c, False) if p is not None else false()
