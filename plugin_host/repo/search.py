@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, column, exists, false, func, literal, or_, select, table, text
+from sqlalchemy import ColumnElement, and_, column, exists, false, func, literal, or_, select, table, text, union_all
 
 from plugin_host.phones import digits_of
 from plugin_host.repo.query import EM, PH, PHONEISH, C
@@ -42,6 +42,7 @@ TEXT_CAP = {"sqlite": 8000, "postgresql": 3000}  # substring candidates (each is
 WALK = {"sqlite": 10000, "postgresql": 10000}  # rows of name order checked before any source
 RANGE_WALK = 20000  # rows of one name range walked
 QUICK = 1000  # candidates counted before any walk
+MAX_VALUES = 24  # distinct last names / companies of a prefix read one by one in name order
 CHUNK = 200
 FTS = table("contacts_fts", column("rowid"))
 
@@ -262,6 +263,10 @@ class SearchPager:
         if src.kind == "child":
             ids = sorted(set(self.s.execute(src.ids.limit(cap + 1)).scalars()))
             return len(ids), cap, ids
+        if src.kind == "key" and src.col != "sort_key":
+            values = self._values(src, tenant_id)
+            if len(values) <= MAX_VALUES:  # read per value in name order: cheap however many rows
+                return len(values), cap, values
         if src.kind == "key":
             terms = [C.c.tenant_id == tenant_id, _range(C.c[src.col], src.key)]
             if after is not None:
@@ -278,12 +283,25 @@ class SearchPager:
     def _read(self, p: Plan, src: Source, ids: list[int] | None, found: dict[int, str], n: int,
               after: Pos | None, bound: Pos | None, tenant_id: int) -> None:
         """The first ``n`` matches among a (small) source's candidates."""
-        terms = [*self.base, p.cond(C.c, False), *_after(C.c, after), *_upto(C.c, bound)]
+        # opaque keys: no planner turns the condition into a bitmap of every match
+        terms = [*self.base, p.cond(C.c, True), *_after(C.c, after), *_upto(C.c, bound)]
         if src.kind == "child":
             assert ids is not None
             for i in range(0, len(ids), CHUNK):
                 stmt = select(C.c.id, C.c.sort_key).where(C.c.id.in_(ids[i:i + CHUNK]), *terms)
                 found.update((cid, k) for cid, k in self.s.execute(stmt))
+            return
+        if src.kind == "key" and ids is not None:  # the key's distinct values: one ordered read each
+            parts = []
+            for value in ids:
+                sub = (select(C.c.id, C.c.sort_key).where(C.c[src.col] == value, *terms)
+                       .order_by(C.c.sort_key, C.c.id).limit(n))
+                if src.col in SQLITE_KEY_INDEX:
+                    sub = sub.with_hint(C, f"INDEXED BY {SQLITE_KEY_INDEX[src.col]}", "sqlite")
+                sub = sub.subquery()
+                parts.append(select(sub.c.id, sub.c.sort_key))
+            if parts:
+                found.update((cid, k) for cid, k in self.s.execute(union_all(*parts)))
             return
         if src.kind == "key":
             stmt = (select(C.c.id, C.c.sort_key).where(_range(C.c[src.col], src.key), *terms)
@@ -299,6 +317,21 @@ class SearchPager:
         stmt = (select(C.c.id, C.c.sort_key).where(where, *terms)
                 .order_by(C.c.sort_key.concat(""), C.c.id).limit(n))
         found.update((cid, k) for cid, k in self.s.execute(stmt))
+
+    def _values(self, src: Source, tenant_id: int) -> list[Any]:
+        """Up to ``MAX_VALUES + 1`` distinct values of the key in the source's range (a skip scan:
+        one index probe per value)."""
+        col = src.col
+        stmt = text(f"""
+            WITH RECURSIVE v(k) AS (
+              SELECT (SELECT {col} FROM contacts WHERE tenant_id = :t AND {col} >= :lo AND {col} < :hi
+                      ORDER BY {col} LIMIT 1)
+              UNION ALL
+              SELECT (SELECT {col} FROM contacts WHERE tenant_id = :t AND {col} > v.k AND {col} < :hi
+                      ORDER BY {col} LIMIT 1) FROM v WHERE v.k IS NOT NULL
+            ) SELECT k FROM v WHERE k IS NOT NULL LIMIT :m""")
+        return list(self.s.execute(stmt, {"t": tenant_id, "lo": src.key, "hi": prefix_upper_bound(src.key),
+                                          "m": MAX_VALUES + 1}).scalars())
 
     # ------------------------------------------------------------------ rows
     def _rows(self, found: dict[int, str], n: int) -> list[Mapping[str, Any]]:
