@@ -855,7 +855,7 @@ def test_editing_a_synced_contact_marks_it_locally_modified(world, session):
 
 
 def test_a_small_static_list_pages_from_its_members_like_the_name_order_walk(world, session, monkeypatch):
-    # the member-driven page (small lists) and the name-order walk (large lists) give the same pages
+    # PostgreSQL: the member-driven page (small lists) and the name-order walk (large lists) give the same pages
     from plugin_host.repo import contacts as contacts_module
 
     admin = repo(session, world)
