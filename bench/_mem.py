@@ -25,6 +25,13 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def children_peak_rss_mb() -> float:
+    """The largest peak resident set of this process's finished (waited-for) children, in MB."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
 def emit(result: dict[str, Any]) -> None:
     """A phase's last stdout line: its result as JSON (with the peak RSS)."""
     result["peak_rss_mb"] = round(peak_rss_mb(), 1)

@@ -77,6 +77,11 @@ def unprime(keys: object = None) -> None:
         _PRIMED.pop(k, None)
 
 
+def clear_cache() -> None:
+    """Forget cached results (a long-running reader bounds its memory with it)."""
+    _normalise.cache_clear()
+
+
 def normalise_many(numbers: list[str], region: str) -> list[NormalisedPhone]:
     """``normalise`` for each number (what the pipeline's second process runs)."""
     return [normalise(n, region) for n in numbers]

@@ -17,6 +17,7 @@ from plugin_host.importing.errors import ImportFileError
 from plugin_host.importing.reader import ImportRow, ParsedImport, open_import
 from plugin_host.models import T, utcnow
 from plugin_host.permissions import Principal
+from plugin_host.phones import clear_cache
 from plugin_host.records import ContactRecord, ImportFormat
 from plugin_host.repo.errors import RepositoryError, ValidationError
 from plugin_host.repo.lists import ListRepository
@@ -27,7 +28,8 @@ LIST_MODES = ("none", "existing", "new", "per_row")
 PG_COMMIT_EVERY = 50_000
 SQLITE_IMPORT_CACHE_KB = int(os.environ.get("CONTACTS_HUB_IMPORT_CACHE_KB", "131072"))  # page cache of an import
 ROW_WORKER_MIN_ROWS = int(os.environ.get("CONTACTS_HUB_IMPORT_WORKER_MIN_ROWS", "20000"))  # smaller: one process
-PG_ANALYZE_FROM = 5_000  # PostgreSQL: ANALYZE after this many rows, then each time the count doubles
+PG_ANALYZE_FROM = 5_000  # PostgreSQL: ANALYZE after this many new contacts, then each time their count doubles
+READER_CACHE_ROWS = 100_000  # the reading process forgets its cached phone results after this many rows
 ROW_WINDOW = 4  # prepared batches the reading process may be ahead of the writes (bounds memory)
 Progress = Callable[[int, int | None], None]
 # one file row as the write side gets it: (row number, cells, prepared record | refused record | read error)
@@ -335,9 +337,14 @@ def _read_into(spec: dict[str, Any], data: bytes | BinaryIO, out: Any) -> None:
                          has_header=spec["has_header"], legacy_codepage=spec["legacy_codepage"],
                          mapping=spec["mapping"], blank_clears=spec["blank_clears"])
     prepare = partial(_prepare_one, spec["region"], spec["blank_clears"], spec["match_keys"])
+    since_clear = 0
     for batch in prepared_batches(parsed.iter_rows(), prepare, keep_lists=spec["keep_lists"],
                                   batch_size=spec["batch_size"]):
         out.put(("rows", batch))
+        since_clear += len(batch)
+        if since_clear >= READER_CACHE_ROWS:  # the phone cache only pays for near repeats: keep memory flat
+            clear_cache()
+            since_clear = 0
 
 
 class _ReaderLost(Exception):
@@ -515,7 +522,7 @@ def _run(session: Session, principal: Principal, src: bytes | BinaryIO, options:
         if run.pg and since_commit >= PG_COMMIT_EVERY:
             session.commit()
             since_commit = 0
-        if run.pg and not options.dry_run and run.counts["rows"] >= next_analyze[0]:
+        if run.pg and not options.dry_run and run.counts["imported"] >= next_analyze[0]:  # only growth ages stats
             analyze_growing_tables(session)
             next_analyze[0] *= 2
         run.progress(total)

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-from sqlalchemy import Boolean, and_, delete, insert, or_, select, update
+from sqlalchemy import Boolean, String, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from plugin_host.models import T, utcnow
 from plugin_host.permissions import Action, allowed, scoped_filter
@@ -330,16 +331,18 @@ class Upserter(Bound):
         by_kind: dict[str, list[str]] = {}
         for k in keys:
             by_kind.setdefault(k[0], []).append(k[2:])
-        queries = {"e": (EM, EM.c.address_key), "p": (PH, PH.c.e164)}
+        queries = {"e": (EM, EM.c.address_key), "p": (PH, PH.c.e164), "c": (C, C.c.external_crm_id)}
+        step = 100_000 if self._raw.pg else 900  # PostgreSQL: one array parameter, not one bind per key
         for kind, vals in by_kind.items():
-            for i in range(0, len(vals), 900):
-                chunk = vals[i:i + 900]
+            for i in range(0, len(vals), step):
+                chunk = vals[i:i + step]
+                table, col = queries[kind]
+                match = col == func.any(bindparam(None, chunk, type_=ARRAY(String))) if self._raw.pg else col.in_(chunk)
                 if kind == "c":
-                    stmt = select(C.c.external_crm_id, C.c.id).where(writable, C.c.external_crm_id.in_(chunk))
+                    stmt = select(C.c.external_crm_id, C.c.id).where(writable, match)
                 else:
-                    table, col = queries[kind]
                     stmt = select(col, C.c.id).join(C, C.c.id == table.c.contact_id).where(
-                        table.c.tenant_id == self.p.tenant_id, writable, col.in_(chunk))
+                        table.c.tenant_id == self.p.tenant_id, writable, match)
                 for v, cid in self.s.execute(stmt.order_by(C.c.id)):
                     found.setdefault(f"{kind}:{v}", cid)
         return found
@@ -797,8 +800,20 @@ class _Raw:
         """``UPDATE table SET cols WHERE id = row["_id"]`` for each row."""
         params = [[r[c] for c in cols] + [r["_id"]] for r in rows]
         self.process(table, cols, params)
+        if self.pg:  # one set-based statement: the rows travel as one array per column
+            types = [self._array_type(table, c) for c in cols]
+            sets = ", ".join(f"{c} = v.{c}" for c in cols)
+            arrays = ", ".join(f"%s::{t}[]" for t in types)
+            sql = (f"UPDATE {table.name} AS t SET {sets} FROM unnest({arrays}, %s::bigint[]) "
+                   f"AS v({', '.join(cols)}, _id) WHERE t.id = v._id")
+            self.cursor().execute(sql, [list(col) for col in zip(*params, strict=True)])
+            return
         sets = ", ".join(f"{c} = {self.mark}" for c in cols)
         self.cursor().executemany(f"UPDATE {table.name} SET {sets} WHERE id = {self.mark}", params)
+
+    def _array_type(self, table: Any, col: str) -> str:
+        """The column's SQL type for an array cast (collation left to the column)."""
+        return table.c[col].type.compile(dialect=self.dialect).split(" COLLATE ")[0]
 
     def delete_by_ids(self, table: Any, key: str, ids: list[int]) -> None:
         if not ids:
