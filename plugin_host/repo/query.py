@@ -86,8 +86,8 @@ def letter_clause(letter: str) -> ColumnElement[bool]:
     letter = letter.upper()
     if letter not in LETTERS:
         raise ValidationError({"letter": [f"must be one of A-Z or #, got {letter!r}"]})
-    if letter == "#":
-        return or_(C.c.sort_key < "a", C.c.sort_key >= "{")
+    if letter == "#":  # names without a leading letter a-z: their sort_key starts with "{" or later
+        return C.c.sort_key >= "{"
     low = letter.lower()
     return and_(C.c.sort_key >= low, C.c.sort_key < chr(ord(low) + 1))
 
