@@ -29,7 +29,7 @@ PG_COMMIT_EVERY = 50_000
 SQLITE_IMPORT_CACHE_KB = int(os.environ.get("CONTACTS_HUB_IMPORT_CACHE_KB", "131072"))  # page cache of an import
 ROW_WORKER_MIN_ROWS = int(os.environ.get("CONTACTS_HUB_IMPORT_WORKER_MIN_ROWS", "20000"))  # smaller: one process
 PG_ANALYZE_FROM = 5_000  # PostgreSQL: ANALYZE after this many new contacts, then each time their count doubles
-READER_CACHE_ROWS = 100_000  # the reading process forgets its cached phone results after this many rows
+READER_CACHE_ROWS = 20_000  # the reading process forgets its cached phone results after this many rows
 ROW_WINDOW = 4  # prepared batches the reading process may be ahead of the writes (bounds memory)
 Progress = Callable[[int, int | None], None]
 # one file row as the write side gets it: (row number, cells, prepared record | refused record | read error)
@@ -275,7 +275,7 @@ def analyze_growing_tables(session: Session) -> None:
         pass
 
 
-def prepared_batches(rows: Iterable[ImportRow], prepare: Callable[[ContactRecord], Prepared | Rejected],
+def prepared_batches(rows: Iterable[ImportRow], prepare: Callable[[ContactRecord], Any],
                      *, keep_lists: bool, batch_size: int) -> Iterator[list[Entry]]:
     """File rows -> batches of entries, each batch holding ``batch_size`` records (plus the rows
     that could not be read, in file order). All the per-row work that needs no database."""
@@ -296,10 +296,11 @@ def prepared_batches(rows: Iterable[ImportRow], prepare: Callable[[ContactRecord
 
 
 def _prepare_one(region: str, blank_clears: bool, match_keys: tuple[str, ...],
-                 rec: ContactRecord) -> Prepared | Rejected:
-    """``Upserter.prepare`` of an import, without the Upserter (what the reading process runs)."""
+                 rec: ContactRecord) -> tuple[Any, ...] | Rejected:
+    """``Upserter.prepare`` of an import, without the Upserter (what the reading process runs);
+    a ``Prepared`` travels as a plain tuple (``Upserter.apply_prepared`` takes either)."""
     try:
-        return prepare_record(rec, region, blank_clears=blank_clears, match_keys=match_keys)
+        return tuple(prepare_record(rec, region, blank_clears=blank_clears, match_keys=match_keys))
     except RepositoryError as exc:
         return Rejected(str(exc), rec.external_id)
 
@@ -316,6 +317,9 @@ def _peak_rss_kb() -> int | None:
 
 def _reader_main(spec: dict[str, Any], out: Any) -> None:
     """The reading process: parse, map, validate and normalise the file; send bounded batches."""
+    import gc
+
+    gc.freeze()  # the modules' objects never become garbage: keep them out of every collection
     try:
         source = spec["source"]
         if isinstance(source, str):
@@ -506,7 +510,7 @@ def _run(session: Session, principal: Principal, src: bytes | BinaryIO, options:
     if spec is not None:
         try:
             reader = _Reader(spec)
-        except (OSError, ValueError):  # no second process: everything runs here
+        except Exception:  # no second process here (e.g. inside a daemonic process): everything runs here
             reader = None
 
     def flush(rows: list[Entry]) -> None:

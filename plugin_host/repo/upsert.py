@@ -287,13 +287,17 @@ class Upserter(Bound):
         except RepositoryError as exc:
             return Rejected(str(exc), rec.external_id)
 
-    def _finish(self, index: int, rec: Prepared) -> _Item:
-        """The database half of preparing a record: lists, custom fields, scope, sync key."""
+    def _finish(self, index: int, rec: Prepared | tuple[Any, ...]) -> _Item:
+        """The database half of preparing a record: lists, custom fields, scope, sync key.
+
+        ``rec`` may be a plain tuple in ``Prepared``'s field order (cheaper between processes).
+        """
+        values, phones, emails, tags, lists, raw_custom, hints, external_id, keys, pre = rec
         clears = self.o.blank_clears
-        for name in rec.lists:
+        for name in lists:
             self._check_list(name)
         custom: dict[int, str] = {}
-        for name, raw in rec.custom.items():
+        for name, raw in raw_custom.items():
             if raw is None or (raw == "" and not clears):
                 continue
             d = self._defs.get(name)
@@ -303,14 +307,14 @@ class Upserter(Bound):
                 custom[d["id"]] = _custom_value(d, raw)
             except ValueError as exc:
                 raise ValidationError({f"custom.{name}": [str(exc)]}) from None
-        item = _Item(index, rec.values, rec.phones, rec.emails, rec.tags, rec.lists, custom,
-                     self._row_scope(rec.hints), external_id=rec.external_id, derived=rec.derived)
+        item = _Item(index, values, phones, emails, tags, lists, custom, self._row_scope(hints),
+                     external_id=external_id, derived=pre)
         if self.o.source_id is not None:
-            if not rec.external_id:
+            if not external_id:
                 raise ValidationError({"external_id": ["is required for synced contacts"]})
-            item.keys = [f"x:{rec.external_id}"]
+            item.keys = [f"x:{external_id}"]
         else:
-            item.keys = list(rec.keys)
+            item.keys = list(keys)
         return item
 
     # ------------------------------------------------------------ matching
@@ -352,9 +356,10 @@ class Upserter(Bound):
         """Apply one batch; returns one outcome per record, in order. Row errors never stop the batch."""
         return self.apply_prepared([self.prepare(rec) for rec in records])
 
-    def apply_prepared(self, records: Sequence[Prepared | Rejected]) -> list[RowOutcome]:
+    def apply_prepared(self, records: Sequence[Prepared | Rejected | tuple[Any, ...]]) -> list[RowOutcome]:
         """``apply`` for records already through ``prepare`` (or ``prepare_record`` with the same
-        region, blank_clears and match keys, e.g. in another process)."""
+        region, blank_clears and match keys, e.g. in another process; a ``Prepared`` may arrive as
+        a plain tuple)."""
         outcomes: list[RowOutcome | None] = [None] * len(records)
         items: list[_Item] = []
         for i, rec in enumerate(records):
@@ -367,7 +372,7 @@ class Upserter(Bound):
                 outcomes[i] = RowOutcome("error", None, str(exc))
         if self.o.source_id is not None:
             # every record the source sent was seen, even one that failed: delete_absent must keep it
-            seen = [r.external_id for r in records if r.external_id]
+            seen = [e for r in records if (e := r[1] if type(r) is Rejected else r[7])]
             if self.o.dry_run:
                 self._dry_seen.update(seen)
             elif self.o.run_id is not None:
