@@ -24,11 +24,26 @@ must each match the start of one of those, or the whole query the start of one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, column, exists, false, func, literal, or_, select, table, text, union_all
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    case,
+    column,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    table,
+    text,
+    union_all,
+)
 
 from plugin_host.phones import digits_of
 from plugin_host.repo.query import EM, PH, PHONEISH, C
@@ -70,6 +85,7 @@ class Plan:
     walkable: bool  # no correlated subquery: cheap to check on every walked row
     ranges: list[str]  # sort_key prefixes to walk
     covers: list[list[Source]] | None  # alternatives; each covers every match. None: walk only
+    prefixes: list[Source] = field(default_factory=list)  # name-key sources whose rows all match
 
 
 def _opaque(col: Any, opaque: bool) -> Any:
@@ -78,7 +94,7 @@ def _opaque(col: Any, opaque: bool) -> Any:
 
 
 def _prefix_cond(c: Cols, w: str, addressy: bool, tenant_id: int, opaque: bool) -> ColumnElement[bool]:
-    parts = [_range(c.sort_key, sort_prefix(w)), _range(_opaque(c.last_key, opaque), w),
+    parts = [_range(_opaque(c.sort_key, opaque), sort_prefix(w)), _range(_opaque(c.last_key, opaque), w),
              _range(_opaque(c.company_key, opaque), w)]
     if addressy:
         parts.append(exists().where(EM.c.contact_id == c.id, EM.c.tenant_id == tenant_id,
@@ -86,8 +102,8 @@ def _prefix_cond(c: Cols, w: str, addressy: bool, tenant_id: int, opaque: bool) 
     return or_(*parts)
 
 
-def _like(c: Cols, w: str) -> ColumnElement[bool]:
-    return c.search_text.like(f"%{escape_like(w)}%", escape="\\")
+def _like(c: Cols, w: str, opaque: bool = False) -> ColumnElement[bool]:
+    return _opaque(c.search_text, opaque).like(f"%{escape_like(w)}%", escape="\\")
 
 
 def _prefix_sources(tenant_id: int, w: str, addressy: bool) -> list[Source]:
@@ -108,7 +124,7 @@ def plan(tenant_id: int, q: str, match: str) -> Plan | None:
 
         def phone_cond(c: Cols, opaque: bool) -> ColumnElement[bool]:
             has = exists().where(PH.c.contact_id == c.id, PH.c.tenant_id == tenant_id, ranges)
-            return or_(has, _like(c, digits)) if substring else has
+            return or_(has, _like(c, digits, opaque)) if substring else has
 
         cover = [Source("child", "phone", digits, ids=select(PH.c.contact_id).where(PH.c.tenant_id == tenant_id,
                                                                                      ranges))]
@@ -123,12 +139,13 @@ def plan(tenant_id: int, q: str, match: str) -> Plan | None:
     if len(words) == 1:
         if match == "substring" or (match == "auto" and len(key) >= 3):
             def substring_cond(c: Cols, opaque: bool) -> ColumnElement[bool]:
-                return or_(_range(c.sort_key, sort_prefix(key)), _like(c, key))
+                return or_(_range(_opaque(c.sort_key, opaque), sort_prefix(key)), _like(c, key, opaque))
 
             covers = None
             if len(key) >= 3:
                 covers = [[Source("key", "sort_key", sort_prefix(key)), Source("text", term=key)]]
-            return Plan(substring_cond, True, [sort_prefix(key)], covers)
+            return Plan(substring_cond, True, [sort_prefix(key)], covers,
+                        [Source("key", "last_key", key), Source("key", "company_key", key)])
 
         def prefix_cond(c: Cols, opaque: bool) -> ColumnElement[bool]:
             return _prefix_cond(c, key, addressy, tenant_id, opaque)
@@ -139,7 +156,7 @@ def plan(tenant_id: int, q: str, match: str) -> Plan | None:
 
     def words_cond(c: Cols, opaque: bool) -> ColumnElement[bool]:
         if substring:
-            each = [_like(c, w) for w in words]
+            each = [_like(c, w, opaque) for w in words]
         else:
             each = [_prefix_cond(c, w, addressy, tenant_id, opaque) for w in words]
         return or_(_prefix_cond(c, key, addressy, tenant_id, opaque), and_(*each))
@@ -168,7 +185,7 @@ def _upto(c: Cols, bound: Pos | None) -> list[ColumnElement[bool]]:
     if bound is None:
         return []
     key, cid = bound
-    return [or_(c.sort_key < key, and_(c.sort_key == key, c.id <= cid))]
+    return [c.sort_key <= key, or_(c.sort_key < key, and_(c.sort_key == key, c.id <= cid))]
 
 
 class SearchPager:
@@ -187,10 +204,32 @@ class SearchPager:
         found: dict[int, str] = {}
         for prefix in p.ranges:
             self._walk(p, found, n, after, rows=RANGE_WALK, prefix=prefix)
+        if p.prefixes and p.covers:
+            # Substrings: the name-key prefixes are cheap (one ordered read per last name / company)
+            # and bound the name range; the other matches are then looked for before that bound
+            # only: by the trigram index on PostgreSQL (with the name range, a small bitmap), by a
+            # walk of the covering name-order index on SQLite.
+            for src in p.prefixes:
+                values = self._values(src, tenant_id)
+                if len(values) <= MAX_VALUES:
+                    self._read(p, src, values, found, n, after, None, tenant_id)
+            best = sorted((k, i) for i, k in found.items())
+            if len(best) >= n:
+                for src in p.covers[0]:
+                    if src.kind != "text":
+                        continue
+                    if self.dialect != "sqlite" and _trigrams(src.term):
+                        self._read(p, src, None, found, n, after, best[n - 1], tenant_id)
+                    else:  # "o'b": pg_trgm keeps no trigram of it, its index would return every row
+                        self._walk(p, found, n, after, bound=best[n - 1])
+                return self._rows(found, n)
         cover = self._cheapest_cover(p, tenant_id, after, None, quick=True)
         if cover is None:
-            if p.walkable and self._walk(p, found, n, after, rows=WALK[self.dialect]) >= n:
-                return self._rows(found, n)
+            if p.walkable:
+                matched, last = self._walk_first(p, found, n, after, WALK[self.dialect])
+                if matched >= n or last is None:  # the page, or every row was checked
+                    return self._rows(found, n)
+                after = last  # rows up to here are checked: search only after them
             best = sorted((k, i) for i, k in found.items())
             bound = best[n - 1] if len(best) >= n else None
             cover = self._cheapest_cover(p, tenant_id, after, bound)
@@ -223,6 +262,26 @@ class SearchPager:
         got = self.s.execute(stmt).all()
         found.update((i, k) for i, k in got)
         return len(got)
+
+    def _walk_first(self, p: Plan, found: dict[int, str], n: int, after: Pos | None,
+                    rows: int) -> tuple[int, Pos | None]:
+        """The first ``rows`` rows of name order: (matches, position of the last row checked), the
+        position None when fewer rows exist (the walk saw them all)."""
+        number = func.row_number().over(order_by=(C.c.sort_key, C.c.id)).label("rn")
+        sub = (select(C.c.id, C.c.sort_key, C.c.last_key, C.c.company_key, C.c.search_text, number)
+               .where(*self.base, *_after(C.c, after)).order_by(C.c.sort_key, C.c.id).limit(rows).subquery())
+        cond = p.cond(sub.c, False)
+        # read lazily in name order (no ORDER BY); the row numbered ``rows`` marks how far it got
+        stmt = (select(sub.c.id, sub.c.sort_key, sub.c.rn, case((cond, 1), else_=0))
+                .where(or_(cond, sub.c.rn == rows)).limit(n + 1))
+        matched, last = 0, None
+        for cid, key, rn, hit in self.s.execute(stmt):
+            if hit and matched < n:
+                found[cid] = key
+                matched += 1
+            if rn == rows:
+                last = (key, cid)
+        return matched, last
 
     # ------------------------------------------------------------------ sources
     def _cheapest_cover(self, p: Plan, tenant_id: int, after: Pos | None, bound: Pos | None,
@@ -274,6 +333,8 @@ class SearchPager:
             if bound is not None:
                 terms.append(C.c.sort_key <= bound[0])
             inner = select(literal(1)).where(*terms).limit(cap + 1).subquery()
+        elif self.dialect != "sqlite" and not _trigrams(src.term):
+            return cap + 1, cap, None  # no trigram to look up: the index would return every row
         elif self.dialect == "sqlite":
             inner = select(literal(1)).select_from(FTS).where(_match(src.term)).limit(cap + 1).subquery()
         else:
@@ -340,6 +401,11 @@ class SearchPager:
             return []
         rows = self.s.execute(select(C).where(C.c.id.in_(ids), *self.base)).mappings().all()
         return sorted(rows, key=lambda r: (r["sort_key"], r["id"]))
+
+
+def _trigrams(term: str) -> bool:
+    """Whether pg_trgm can use ``term``: it indexes runs of 3+ letters or digits only."""
+    return re.search(r"[^\W_]{3}", term) is not None
 
 
 def _match(term: str) -> Any:
