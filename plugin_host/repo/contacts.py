@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import BigInteger, String, cast, delete, func, insert, literal, null, select, union_all, update
 
 from plugin_host.models import T, utcnow
 from plugin_host.permissions import Action, Role, Scope, activity_read_filter, allowed, contact_read_filter, may_convert
@@ -164,19 +164,27 @@ class ContactRepository(Bound):
             emails[r["contact_id"]].append({"address": r["address"], "label": r["label"]})
 
     def _tags_lists_custom_counts(self, ids: list[int], tags: dict, lists: dict, custom: dict, acts: dict) -> None:
-        for cid, name in self.s.execute(select(CT.c.contact_id, TAGS.c.name).join(TAGS, TAGS.c.id == CT.c.tag_id)
-                                        .where(CT.c.contact_id.in_(ids)).order_by(TAGS.c.name_key)):
-            tags[cid].append(name)
-        for cid, name in self.s.execute(select(LM.c.contact_id, LISTS.c.name).join(LISTS, LISTS.c.id == LM.c.list_id)
-                                        .where(LM.c.contact_id.in_(ids)).order_by(LISTS.c.name)):
-            lists[cid].append(name)
-        for cid, name, value in self.s.execute(select(CFV.c.contact_id, CF.c.name, CFV.c.value)
-                                               .join(CF, CF.c.id == CFV.c.field_id).where(CFV.c.contact_id.in_(ids))):
-            custom[cid].append((name, value))
-        counts = self.s.execute(select(ACT.c.contact_id, func.count()).where(
-            ACT.c.contact_id.in_(ids), activity_read_filter(self.p, ACT)).group_by(ACT.c.contact_id))
-        for cid, n in counts:
-            acts[cid] = n
+        """Tags, lists, custom values and activity counts of a page in one round trip (UNION ALL)."""
+        text_, num = String(), BigInteger()
+        parts = [
+            select(literal("t", text_), CT.c.contact_id, TAGS.c.name, TAGS.c.name_key, cast(null(), num))
+            .join(TAGS, TAGS.c.id == CT.c.tag_id).where(CT.c.contact_id.in_(ids)),
+            select(literal("l", text_), LM.c.contact_id, LISTS.c.name, LISTS.c.name, cast(null(), num))
+            .join(LISTS, LISTS.c.id == LM.c.list_id).where(LM.c.contact_id.in_(ids)),
+            select(literal("c", text_), CFV.c.contact_id, CF.c.name, cast(CFV.c.value, text_), cast(null(), num))
+            .join(CF, CF.c.id == CFV.c.field_id).where(CFV.c.contact_id.in_(ids)),
+            select(literal("a", text_), ACT.c.contact_id, cast(null(), text_), cast(null(), text_),
+                   cast(func.count(), num))
+            .where(ACT.c.contact_id.in_(ids), activity_read_filter(self.p, ACT)).group_by(ACT.c.contact_id),
+        ]
+        rows = self.s.execute(union_all(*parts)).all()
+        for kind, cid, name, _key, _n in sorted((r for r in rows if r[0] in "tl"), key=lambda r: (r[0], r[3])):
+            (tags if kind == "t" else lists)[cid].append(name)
+        for kind, cid, name, value, n in rows:
+            if kind == "c":
+                custom[cid].append((name, value))
+            elif kind == "a":
+                acts[cid] = n
 
     # ---------------------------------------------------------------- scope helpers
     def default_scope(self) -> tuple[str, int | None, int | None]:
