@@ -33,7 +33,7 @@ READER_CACHE_ROWS = 20_000  # the reading process forgets its cached phone resul
 ROW_WINDOW = 4  # prepared batches the reading process may be ahead of the writes (bounds memory)
 Progress = Callable[[int, int | None], None]
 # one file row as the write side gets it: (row number, cells, prepared record | refused record | read error)
-Entry = tuple[int, Sequence[str], "Prepared | Rejected | str"]
+Entry = tuple[int, "Sequence[str] | str", "Prepared | Rejected | str"]  # cells may be packed (see _pack)
 
 
 @dataclass
@@ -226,14 +226,14 @@ class _Run:
         self.dry_run = dry_run
         self.pg = session.get_bind().dialect.name == "postgresql"
 
-    def error(self, row_number: int, cells: Sequence[str], message: str) -> None:
+    def error(self, row_number: int, cells: Sequence[str] | str, message: str) -> None:
         if not message.startswith("Row "):
             message = f"Row {row_number}: {message}"
         self.counts["errors"] += 1
         if len(self.first_errors) < 1000:
             self.first_errors.append((row_number, message))
         self.s.execute(insert(ERROR_ROWS).values(job_id=self.job_id, row_number=row_number,
-                                                 cells=list(cells), error=message))
+                                                 cells=_unpack(cells), error=message))
 
     def progress(self, total: int | None) -> None:
         """Publish progress in a separate short transaction (PostgreSQL only: SQLite has one writer)."""
@@ -276,23 +276,44 @@ def analyze_growing_tables(session: Session) -> None:
 
 
 def prepared_batches(rows: Iterable[ImportRow], prepare: Callable[[ContactRecord], Any],
-                     *, keep_lists: bool, batch_size: int) -> Iterator[list[Entry]]:
+                     *, keep_lists: bool, batch_size: int, pack_cells: bool = False) -> Iterator[list[Entry]]:
     """File rows -> batches of entries, each batch holding ``batch_size`` records (plus the rows
-    that could not be read, in file order). All the per-row work that needs no database."""
+    that could not be read, in file order). All the per-row work that needs no database.
+
+    ``pack_cells``: a row's cells as one string (see ``_pack``), cheaper to send to another process.
+    """
     batch: list[Entry] = []
     good = 0
+    pack = _pack if pack_cells else _same
     for row in rows:
         if row.record is None:
-            batch.append((row.row_number, row.cells, row.error or f"Row {row.row_number}: unreadable"))
+            batch.append((row.row_number, pack(row.cells), row.error or f"Row {row.row_number}: unreadable"))
             continue
         rec = row.record if keep_lists or not row.record.lists else dataclasses.replace(row.record, lists=None)
-        batch.append((row.row_number, row.cells, prepare(rec)))
+        batch.append((row.row_number, pack(row.cells), prepare(rec)))
         good += 1
         if good >= batch_size:
             yield batch
             batch, good = [], 0
     if batch:
         yield batch
+
+
+_CELL_SEP = "\x1f"  # ASCII unit separator
+
+
+def _same(cells: Sequence[str]) -> Sequence[str]:
+    return cells
+
+
+def _pack(cells: Sequence[str]) -> Sequence[str] | str:
+    """Cells joined by the unit separator when that can be undone exactly (no cell contains it)."""
+    joined = _CELL_SEP.join(cells)
+    return joined if cells and joined.count(_CELL_SEP) == len(cells) - 1 else cells
+
+
+def _unpack(cells: Sequence[str] | str) -> list[str]:
+    return cells.split(_CELL_SEP) if isinstance(cells, str) else list(cells)
 
 
 def _prepare_one(region: str, blank_clears: bool, match_keys: tuple[str, ...],
@@ -343,7 +364,7 @@ def _read_into(spec: dict[str, Any], data: bytes | BinaryIO, out: Any) -> None:
     prepare = partial(_prepare_one, spec["region"], spec["blank_clears"], spec["match_keys"])
     since_clear = 0
     for batch in prepared_batches(parsed.iter_rows(), prepare, keep_lists=spec["keep_lists"],
-                                  batch_size=spec["batch_size"]):
+                                  batch_size=spec["batch_size"], pack_cells=True):
         out.put(("rows", batch))
         since_clear += len(batch)
         if since_clear >= READER_CACHE_ROWS:  # the phone cache only pays for near repeats: keep memory flat

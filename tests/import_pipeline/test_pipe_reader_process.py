@@ -142,3 +142,8 @@ def test_a_lost_reading_process_costs_only_speed(world, session, tmp_path, monke
                      ImportOptions(format_name="pbx_csv", batch_size=30, dry_run=True))
     assert res.status == "done" and res.rows == dry.rows and res.errors == dry.errors
     assert res.imported + res.updated == dry.imported + dry.updated
+
+
+@pytest.mark.parametrize("cells", [["a", "", "b\r\nc"], [""], ["", ""], ["x\x1fy", "z"], []])
+def test_packed_cells_come_back_exactly(cells):
+    assert pipeline._unpack(pipeline._pack(cells)) == cells
