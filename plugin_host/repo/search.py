@@ -54,7 +54,7 @@ KEY_CAP = {"sqlite": 30000, "postgresql": 3000}  # name-key candidates (index-on
 SQLITE_KEY_INDEX = {"sort_key": "ix_contacts_name_walk", "last_key": "ix_contacts_last_walk",
                     "company_key": "ix_contacts_company_walk"}
 TEXT_CAP = {"sqlite": 8000, "postgresql": 3000}  # substring candidates (each is a row read)
-WALK = {"sqlite": 10000, "postgresql": 10000}  # rows of name order checked before any source
+WALK = {"sqlite": 20000, "postgresql": 10000}  # rows of name order checked before any source
 RANGE_WALK = 20000  # rows of one name range walked
 QUICK = 1000  # candidates counted before any walk
 MAX_VALUES = 24  # distinct last names / companies of a prefix read one by one in name order
@@ -202,9 +202,9 @@ class SearchPager:
             return []
         n = limit + 1
         found: dict[int, str] = {}
-        for prefix in p.ranges:
-            self._walk(p, found, n, after, rows=RANGE_WALK, prefix=prefix)
         if p.prefixes and p.covers:
+            for prefix in p.ranges:
+                self._walk(p, found, n, after, rows=RANGE_WALK, prefix=prefix)
             # Substrings: the name-key prefixes are cheap (one ordered read per last name / company)
             # and bound the name range; the other matches are then looked for before that bound
             # only: by the trigram index on PostgreSQL (with the name range, a small bitmap), by a
@@ -223,7 +223,13 @@ class SearchPager:
                     else:  # "o'b": pg_trgm keeps no trigram of it, its index would return every row
                         self._walk(p, found, n, after, bound=best[n - 1])
                 return self._rows(found, n)
-        cover = self._cheapest_cover(p, tenant_id, after, None, quick=True)
+            cover = self._cheapest_cover(p, tenant_id, after, None, quick=True)
+        else:
+            # a small cover answers alone; otherwise the name ranges of the words give a first page
+            cover = self._cheapest_cover(p, tenant_id, after, None, quick=True)
+            if cover is None:
+                for prefix in p.ranges:
+                    self._walk(p, found, n, after, rows=RANGE_WALK, prefix=prefix)
         if cover is None:
             if p.walkable:
                 matched, last = self._walk_first(p, found, n, after, WALK[self.dialect])
