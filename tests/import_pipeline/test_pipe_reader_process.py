@@ -147,3 +147,13 @@ def test_a_lost_reading_process_costs_only_speed(world, session, tmp_path, monke
 @pytest.mark.parametrize("cells", [["a", "", "b\r\nc"], [""], ["", ""], ["x\x1fy", "z"], []])
 def test_packed_cells_come_back_exactly(cells):
     assert pipeline._unpack(pipeline._pack(cells)) == cells
+
+
+def test_collector_thresholds_come_back_after_an_import(world, session, tmp_path, readers):
+    import gc
+
+    before = gc.get_threshold()
+    path = tmp_path / "contacts.csv"
+    path.write_bytes(pbx_file(60))
+    run_import(session, world.principal("admin"), path, ImportOptions(format_name="pbx_csv"))
+    assert gc.get_threshold() == before
