@@ -54,7 +54,7 @@ KEY_CAP = {"sqlite": 30000, "postgresql": 3000}  # name-key candidates (index-on
 SQLITE_KEY_INDEX = {"sort_key": "ix_contacts_name_walk", "last_key": "ix_contacts_last_walk",
                     "company_key": "ix_contacts_company_walk"}
 TEXT_CAP = {"sqlite": 8000, "postgresql": 3000}  # substring candidates (each is a row read)
-WALK = {"sqlite": 20000, "postgresql": 10000}  # rows of name order checked before any source
+WALK = {"sqlite": 20000, "postgresql": 20000}  # rows of name order checked before any source
 RANGE_WALK = 20000  # rows of one name range walked
 QUICK = 1000  # candidates counted before any walk
 MAX_VALUES = 24  # distinct last names / companies of a prefix read one by one in name order
@@ -303,8 +303,8 @@ class SearchPager:
         for cover in p.covers:
             total, chosen = 0, []
             for src in cover:
-                if quick and src.kind == "text" and self.dialect != "sqlite":
-                    break  # a trigram count costs as much as the rows it finds: walk first
+                if quick and src.kind == "text" and self.dialect != "sqlite" and not _trigrams(src.term):
+                    break  # pg_trgm has nothing to look up: walk first
                 cap = QUICK if quick else (CAP if src.kind == "child" else
                                            (KEY_CAP if src.kind == "key" else TEXT_CAP)[self.dialect])
                 if best is not None:
