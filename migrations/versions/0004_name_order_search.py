@@ -13,6 +13,9 @@
 * ``ix_contacts_tenant_first`` is dropped: a first-name prefix is a display-name prefix, which
   ``sort_key`` serves.
 
+Downgrade strips the leading ``{`` again from every ``sort_key`` that starts with one, including
+the (rare) keys whose folded name itself started with ``{``.
+
 Revision ID: 0004
 Revises: 0003
 """
