@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, and_, exists, or_, select
 from plugin_host.models import T
 from plugin_host.permissions import Principal, activity_read_filter
 from plugin_host.repo.errors import ValidationError
-from plugin_host.text import escape_like, fold, prefix_upper_bound
+from plugin_host.text import AFTER_Z, escape_like, fold
 
 C, PH, EM, TAGS, CT, LM, ACT = (T[n] for n in (
     "contacts", "contact_phones", "contact_emails", "tags", "contact_tags", "list_members", "activities"))
@@ -71,10 +71,6 @@ def decode_cursor(cursor: str) -> tuple[str, int]:
         raise ValidationError({"after": ["is not a cursor returned by this API"]}) from None
 
 
-def _prefix(col: Any, key: str) -> ColumnElement[bool]:
-    return and_(col >= key, col < prefix_upper_bound(key))
-
-
 def search_clause(tenant_id: int, q: str, match: str) -> ColumnElement[bool]:
     """The search ``q`` as one condition (counts, dynamic lists); pages are built by ``repo.search``."""
     from plugin_host.repo.search import search_condition
@@ -87,7 +83,7 @@ def letter_clause(letter: str) -> ColumnElement[bool]:
     if letter not in LETTERS:
         raise ValidationError({"letter": [f"must be one of A-Z or #, got {letter!r}"]})
     if letter == "#":  # names without a leading letter a-z: their sort_key starts with "{" or later
-        return C.c.sort_key >= "{"
+        return C.c.sort_key >= AFTER_Z
     low = letter.lower()
     return and_(C.c.sort_key >= low, C.c.sort_key < chr(ord(low) + 1))
 

@@ -213,7 +213,7 @@ class SearchPager:
                 values = self._values(src, tenant_id)
                 if len(values) <= MAX_VALUES:
                     self._read(p, src, values, found, n, after, None, tenant_id)
-            best = sorted((k, i) for i, k in found.items())
+            best = _ordered(found)
             if len(best) >= n:
                 for src in p.covers[0]:
                     if src.kind != "text":
@@ -236,7 +236,7 @@ class SearchPager:
                 if matched >= n or last is None:  # the page, or every row was checked
                     return self._rows(found, n)
                 after = last  # rows up to here are checked: search only after them
-            best = sorted((k, i) for i, k in found.items())
+            best = _ordered(found)
             bound = best[n - 1] if len(best) >= n else None
             cover = self._cheapest_cover(p, tenant_id, after, bound)
         else:
@@ -260,8 +260,7 @@ class SearchPager:
             stmt = (select(C.c.id, C.c.sort_key).where(*terms, p.cond(C.c, True))
                     .order_by(C.c.sort_key, C.c.id).limit(n))
         else:
-            sub = (select(C.c.id, C.c.sort_key, C.c.last_key, C.c.company_key, C.c.search_text).where(*terms)
-                   .order_by(C.c.sort_key, C.c.id).limit(rows).subquery())
+            sub = _name_order(terms, rows)
             # No ORDER BY here: the subquery yields name order and is read lazily, so a dense match
             # stops the walk early (sorting would read all ``rows`` first). Sorted in Python.
             stmt = select(sub.c.id, sub.c.sort_key).where(p.cond(sub.c, False)).limit(n)
@@ -274,8 +273,7 @@ class SearchPager:
         """The first ``rows`` rows of name order: (matches, position of the last row checked), the
         position None when fewer rows exist (the walk saw them all)."""
         number = func.row_number().over(order_by=(C.c.sort_key, C.c.id)).label("rn")
-        sub = (select(C.c.id, C.c.sort_key, C.c.last_key, C.c.company_key, C.c.search_text, number)
-               .where(*self.base, *_after(C.c, after)).order_by(C.c.sort_key, C.c.id).limit(rows).subquery())
+        sub = _name_order([*self.base, *_after(C.c, after)], rows, number)
         cond = p.cond(sub.c, False)
         # read lazily in name order (no ORDER BY); the row numbered ``rows`` marks how far it got
         stmt = (select(sub.c.id, sub.c.sort_key, sub.c.rn, case((cond, 1), else_=0))
@@ -291,15 +289,15 @@ class SearchPager:
 
     # ------------------------------------------------------------------ sources
     def _cheapest_cover(self, p: Plan, tenant_id: int, after: Pos | None, bound: Pos | None,
-                        quick: bool = False) -> list[tuple[Source, list[int] | None]] | None:
+                        quick: bool = False) -> list[tuple[Source, list[Any] | None]] | None:
         """The cover with the fewest candidates (each source counted up to its cap), or None.
 
         ``quick``: a first look with a small cap, before any walk (sparse queries stop here).
         """
         if not p.covers:
             return None
-        counted: dict[Source, tuple[int, int, list[int] | None]] = {}  # src -> (count, cap used, ids)
-        best: tuple[int, list[tuple[Source, list[int] | None]]] | None = None
+        counted: dict[Source, tuple[int, int, list[Any] | None]] = {}  # src -> (count, cap used, ids/values)
+        best: tuple[int, list[tuple[Source, list[Any] | None]]] | None = None
         for cover in p.covers:
             total, chosen = 0, []
             for src in cover:
@@ -310,8 +308,8 @@ class SearchPager:
                 if best is not None:
                     cap = min(cap, best[0] - total)
                 have = counted.get(src)
-                if have is None or (have[0] > have[1] and have[1] < cap):
-                    have = counted[src] = (*self._count(src, tenant_id, after, bound, cap), )
+                if have is None or (have[0] > have[1] and have[1] < cap):  # unknown, or capped lower
+                    have = counted[src] = self._count(src, tenant_id, after, bound, cap)
                 count, _, ids = have
                 if count > cap:
                     break
@@ -323,8 +321,9 @@ class SearchPager:
         return None if best is None else best[1]
 
     def _count(self, src: Source, tenant_id: int, after: Pos | None, bound: Pos | None,
-               cap: int) -> tuple[int, int, list[int] | None]:
-        """(candidates up to ``cap + 1``, ``cap``, the ids of a child source)."""
+               cap: int) -> tuple[int, int, list[Any] | None]:
+        """(candidates up to ``cap + 1``, ``cap``, the ids of a child source or the distinct values
+        of a name key read value by value)."""
         if src.kind == "child":
             ids = sorted(set(self.s.execute(src.ids.limit(cap + 1)).scalars()))
             return len(ids), cap, ids
@@ -347,7 +346,7 @@ class SearchPager:
             inner = select(literal(1)).where(C.c.tenant_id == tenant_id, _like(C.c, src.term)).limit(cap + 1).subquery()
         return self.s.execute(select(func.count()).select_from(inner)).scalar_one(), cap, None
 
-    def _read(self, p: Plan, src: Source, ids: list[int] | None, found: dict[int, str], n: int,
+    def _read(self, p: Plan, src: Source, ids: list[Any] | None, found: dict[int, str], n: int,
               after: Pos | None, bound: Pos | None, tenant_id: int) -> None:
         """The first ``n`` matches among a (small) source's candidates."""
         # opaque keys: no planner turns the condition into a bitmap of every match
@@ -361,20 +360,15 @@ class SearchPager:
         if src.kind == "key" and ids is not None:  # the key's distinct values: one ordered read each
             parts = []
             for value in ids:
-                sub = (select(C.c.id, C.c.sort_key).where(C.c[src.col] == value, *terms)
-                       .order_by(C.c.sort_key, C.c.id).limit(n))
-                if src.col in SQLITE_KEY_INDEX:
-                    sub = sub.with_hint(C, f"INDEXED BY {SQLITE_KEY_INDEX[src.col]}", "sqlite")
-                sub = sub.subquery()
+                sub = _covering(select(C.c.id, C.c.sort_key).where(C.c[src.col] == value, *terms)
+                                .order_by(C.c.sort_key, C.c.id).limit(n), src.col).subquery()
                 parts.append(select(sub.c.id, sub.c.sort_key))
             if parts:
                 found.update((cid, k) for cid, k in self.s.execute(union_all(*parts)))
             return
         if src.kind == "key":
-            stmt = (select(C.c.id, C.c.sort_key).where(_range(C.c[src.col], src.key), *terms)
-                    .order_by(C.c.sort_key.concat(""), C.c.id).limit(n))
-            if src.col in SQLITE_KEY_INDEX:  # the covering twin; its statistics look like the stand-in's
-                stmt = stmt.with_hint(C, f"INDEXED BY {SQLITE_KEY_INDEX[src.col]}", "sqlite")
+            stmt = _covering(select(C.c.id, C.c.sort_key).where(_range(C.c[src.col], src.key), *terms)
+                             .order_by(C.c.sort_key.concat(""), C.c.id).limit(n), src.col)
             found.update((cid, k) for cid, k in self.s.execute(stmt))
             return
         if self.dialect == "sqlite":
@@ -402,11 +396,27 @@ class SearchPager:
 
     # ------------------------------------------------------------------ rows
     def _rows(self, found: dict[int, str], n: int) -> list[Mapping[str, Any]]:
-        ids = [i for _, i in sorted((k, i) for i, k in found.items())[:n]]
+        ids = [i for _, i in _ordered(found)[:n]]
         if not ids:
             return []
         rows = self.s.execute(select(C).where(C.c.id.in_(ids), *self.base)).mappings().all()
         return sorted(rows, key=lambda r: (r["sort_key"], r["id"]))
+
+
+def _ordered(found: dict[int, str]) -> list[Pos]:
+    return sorted((k, i) for i, k in found.items())
+
+
+def _name_order(terms: list[ColumnElement[bool]], rows: int, *extra: Any) -> Any:
+    """The first ``rows`` rows of name order, with the columns a search condition reads."""
+    return (select(C.c.id, C.c.sort_key, C.c.last_key, C.c.company_key, C.c.search_text, *extra).where(*terms)
+            .order_by(C.c.sort_key, C.c.id).limit(rows).subquery())
+
+
+def _covering(stmt: Any, col: str) -> Any:
+    """On SQLite, read through the covering twin of ``col``'s index (its statistics look like the
+    empty stand-in's, so the planner would not pick it alone)."""
+    return stmt.with_hint(C, f"INDEXED BY {SQLITE_KEY_INDEX[col]}", "sqlite") if col in SQLITE_KEY_INDEX else stmt
 
 
 def _trigrams(term: str) -> bool:
