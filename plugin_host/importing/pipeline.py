@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -264,6 +265,77 @@ def _sqlite_import_cache(session: Session) -> Callable[[], None] | None:
             pass
 
     return restore
+
+
+#: Tables whose secondary indexes a large SQLite import may set aside (see ``_SqliteBulkIndexes``).
+BULK_TABLES = ("contacts", "contact_phones", "contact_emails")
+#: Indexes an import reads itself (matching, the stored rows of matched contacts): never set aside.
+_IMPORT_READS = {"ix_contact_phones_contact_id", "ix_contact_emails_contact_id"}
+_MATCH_INDEXES = {"email": "ix_emails_key", "phone": "ix_phones_e164", "mobile": "ix_phones_e164",
+                  "external_crm_id": "ix_contacts_crm_id"}
+BULK_INDEX_MIN_ROWS = int(os.environ.get("CONTACTS_HUB_IMPORT_BULK_MIN_ROWS", "50000"))
+
+
+class _SqliteBulkIndexes:
+    """SQLite: an import that will at least double the contacts table builds its indexes once.
+
+    Keeping a dozen secondary indexes (three of them wide, migration 0004) in step row by row is
+    most of a large first import's time, and gets slower as they outgrow the page cache; building
+    an index from the finished table is one sort. So when the first batch shows that the file's
+    new contacts will at least match the rows already stored, the secondary indexes of
+    ``BULK_TABLES`` that the import does not read itself are dropped, and re-created from their
+    stored SQL (with their ``sqlite_stat1`` rows) before the import commits. All of it happens
+    inside the import's one transaction: other connections keep seeing the indexes (WAL
+    snapshot), and a failure or a crash rolls the drop back with everything else.
+    """
+
+    def __init__(self, session: Session, match_keys: Sequence[str]) -> None:
+        self.s = session
+        self.keep = _IMPORT_READS | {_MATCH_INDEXES[k] for k in match_keys if k in _MATCH_INDEXES}
+        self.dropped: list[tuple[str, str]] = []
+        self.stats: list[tuple[Any, ...]] = []
+        self.decided = False
+
+    def consider(self, created: int, written: int, total: int | None) -> None:
+        """After the first written batch: drop the indexes if the file's new contacts (projected
+        from this batch) at least match the contacts stored before the import."""
+        if self.decided or not written:
+            return
+        self.decided = True
+        if not total or total < BULK_INDEX_MIN_ROWS:
+            return
+        conn = self.s.connection()
+        stored = conn.exec_driver_sql("SELECT count(*) FROM contacts").scalar() or 0
+        if created * total < written * max(stored - created, BULK_INDEX_MIN_ROWS):
+            return
+        marks = ", ".join("?" * len(BULK_TABLES))
+        rows = conn.exec_driver_sql(
+            f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "
+            f"AND tbl_name IN ({marks}) ORDER BY name", BULK_TABLES).all()
+        # a partial index that never holds a row (``WHERE 0``, migration 0004) costs nothing to keep
+        # (nor is a UNIQUE index set aside: it enforces a constraint while the rows go in)
+        self.dropped = [(n, q) for n, q in rows if n not in self.keep and not re.search(r"\bWHERE\s+0\s*$", q)
+                        and not re.match(r"\s*CREATE\s+UNIQUE\b", q, re.I)]
+        if not self.dropped:
+            return
+        names = [n for n, _ in self.dropped]
+        has_stats = conn.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_stat1'").first()
+        if has_stats:
+            self.stats = [tuple(r) for r in conn.exec_driver_sql(
+                f"SELECT tbl, idx, stat FROM sqlite_stat1 WHERE idx IN ({', '.join('?' * len(names))})",
+                tuple(names)).all()]
+        for name in names:
+            conn.exec_driver_sql(f'DROP INDEX "{name}"')
+
+    def restore(self) -> None:
+        """Re-create the dropped indexes (inside the still open transaction)."""
+        conn = self.s.connection()
+        for _, sql in self.dropped:
+            conn.exec_driver_sql(sql)
+        if self.stats:
+            conn.exec_driver_sql("INSERT INTO sqlite_stat1(tbl, idx, stat) VALUES (?, ?, ?)", self.stats)
+        self.dropped, self.stats = [], []
 
 
 def analyze_growing_tables(session: Session) -> None:
@@ -546,6 +618,7 @@ def _run(session: Session, principal: Principal, src: bytes | BinaryIO, options:
     session.commit()  # the job row is visible to pollers; contacts are not written yet
     run = _Run(session, job_id, options.dry_run)
     restore_cache = _sqlite_import_cache(session) if not run.pg else None
+    bulk = _SqliteBulkIndexes(session, upserter.o.match_keys) if not run.pg and not options.dry_run else None
     keep_lists = options.list_mode == "per_row"
     since_commit = 0
     next_analyze = [PG_ANALYZE_FROM]
@@ -562,6 +635,8 @@ def _run(session: Session, principal: Principal, src: bytes | BinaryIO, options:
         nonlocal since_commit
         if rows:
             outcomes = upserter.apply_prepared([e for _, _, e in rows])  # type: ignore[misc]
+            if bulk is not None and not bulk.decided:
+                bulk.consider(sum(o.status == "created" for o in outcomes), len(outcomes), total)
             for (number, cells, _), out in zip(rows, outcomes, strict=True):
                 if out.status == "error":
                     run.error(number, cells, f"Row {number}: {out.message}")
@@ -609,6 +684,8 @@ def _run(session: Session, principal: Principal, src: bytes | BinaryIO, options:
                         good.append(entry)
                 flush(good)
             flush([])
+            if bulk is not None:
+                bulk.restore()
         finally:
             _gc_relaxed(-1)
             if reader is not None:
