@@ -87,6 +87,29 @@ def test_import_creates_then_reimport_updates_by_email(world, session):
     assert get(session, world, out[1].contact_id)["first_name"] == "Bobby"
 
 
+def test_a_record_that_changes_nothing_writes_nothing(world, session):
+    C = T["contacts"]
+    out = upserter(session, world).apply([rec("Ann", email="ann@x.org", phones=("+49 30 1234567",), title="Dev"),
+                                          rec("Bob", email="bob@x.org")])
+    session.commit()
+    ann, bob = (o.contact_id for o in out)
+    stamp = dict(session.execute(select(C.c.id, C.c.updated_at).where(C.c.id.in_([ann, bob]))).all())
+
+    again = upserter(session, world).apply([
+        rec("Ann", email="ann@x.org", phones=("+49 30 1234567",), title="Dev"),  # exactly what is stored
+        rec("Bob", email="bob@x.org", phones=("+44 7911 123456",))])  # a new phone is a change
+    assert statuses(again) == ["updated", "updated"]
+    assert (again[0].contact_id, again[0].message) == (ann, "unchanged")
+    assert get(session, world, ann)["version"] == 1  # its ETag stays valid
+    assert session.execute(select(C.c.updated_at).where(C.c.id == ann)).scalar_one() == stamp[ann]
+    bob_now = get(session, world, bob)
+    assert bob_now["version"] == 2 and [p["e164"] for p in bob_now["phones"]] == ["+447911123456"]
+    # a tag, a list or a custom value to add is a change too
+    tagged = upserter(session, world).apply([rec("Ann", email="ann@x.org", tags=("vip",))])
+    assert tagged[0].message == "" and get(session, world, ann)["version"] == 2
+    assert get(session, world, ann)["tags"] == ["vip"]
+
+
 def test_on_duplicate_skip(world, session):
     out = upserter(session, world).apply([rec("Ann", email="ann@x.org", title="Dev")])
     up = upserter(session, world, on_duplicate="skip")

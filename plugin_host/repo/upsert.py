@@ -556,6 +556,7 @@ class Upserter(Bound):
         old_ph = raw.select_by_ids(PH, _PHONE_COLS, "contact_id", todo_ids, order="position")
         old_em = raw.select_by_ids(EM, _EMAIL_COLS, "contact_id", todo_ids, order="position")
         by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        written: list[tuple[int, _Item]] = []
         now = utcnow()
         for cid, it, cur in todo:
             merged = {**cur, **it.values}
@@ -573,15 +574,28 @@ class Upserter(Bound):
             # only the columns whose value changes: an unchanged column keeps its value either way, and
             # leaving it out of the SET list spares its index entries (and the FTS row) a rewrite
             change = {k: v for k, v in change.items() if k not in cur or cur[k] != v}
+            if not change and self._unchanged_children(cid, it, old_ph, old_em):
+                # the record says what is stored already: no write, and version/ETag and updated_at stay
+                outcomes[it.index] = RowOutcome("updated", cid, "unchanged")
+                continue
             change.update(updated_at=now, updated_by=self.p.user_id, version=cur["version"] + 1)
             by_shape.setdefault(tuple(sorted(change)), []).append({**change, "_id": cid})
             outcomes[it.index] = RowOutcome("updated", cid)
+            written.append((cid, it))
         for shape, rows in by_shape.items():
             raw.update_by_id(C, list(shape), rows)
             if self._fts_now and "search_text" in shape:
                 self._fts_write("UPDATE contacts_fts SET search_text = ? WHERE rowid = ?",
                                 [(r["search_text"], r["_id"]) for r in rows])
-        self._children([(cid, it) for cid, it, _ in todo], replace=True, old_ph=old_ph, old_em=old_em)
+        self._children(written, replace=True, old_ph=old_ph, old_em=old_em)
+
+    def _unchanged_children(self, cid: int, it: _Item, old_ph: Mapping[int, list[dict[str, Any]]],
+                            old_em: Mapping[int, list[dict[str, Any]]]) -> bool:
+        """True when writing ``it`` would leave the contact's phones and e-mails as stored and add
+        nothing else (no tags, lists or custom values to write)."""
+        return (not it.tags and not it.lists and not it.custom and self.o.list_id is None
+                and (it.phones is None or _same_rows(it.phones, old_ph.get(cid), _PHONE_COLS))
+                and (it.emails is None or _same_rows(it.emails, old_em.get(cid), _EMAIL_COLS)))
 
     def _children(self, pairs: list[tuple[int, _Item]], *, replace: bool,
                   old_ph: Mapping[int, list[dict[str, Any]]] | None = None,
