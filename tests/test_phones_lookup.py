@@ -311,3 +311,14 @@ def test_many_contacts_sharing_a_number_are_answered(world, session):
     assert res["match"] == "e164"
     assert [c["id"] for c in res["contacts"]] == sorted(ids)[: lookup.CONTACTS_PER_TIER]
     assert all(c["phones"][0]["e164"] == "+14085550123" for c in res["contacts"])
+
+
+def test_the_best_tier_answers_even_when_later_tiers_hold_more_contacts(world, session):
+    # A is found by every tier, B by the suffix only: the answer is A alone (e164), not "ambiguous"
+    a = _contact(session, world, "admin", "Exact", "+1 408 555 0177")
+    _contact(session, world, "admin", "Suffix only", "+44 20 555 0177")
+    session.commit()
+    for who in ("admin", "agent1"):
+        res = _lookup(session, world, who, "+1 408 555 0177")
+        assert (res["match"], [c["id"] for c in res["contacts"]]) == ("e164", [a]), who
+        assert res["contacts"][0]["phones"][0]["e164"] == "+14085550177"

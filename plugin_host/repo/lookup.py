@@ -6,7 +6,21 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, literal, null, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    and_,
+    any_,
+    bindparam,
+    cast,
+    func,
+    literal,
+    literal_column,
+    null,
+    select,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 
 from plugin_host.permissions import Principal, contact_read_filter
 from plugin_host.phones import normalise
@@ -27,7 +41,10 @@ _TIER_TERMS: dict[str, Any] = {
     "extension": lambda: and_(PH.c.kind == "internal", PH.c.digits_rev == bindparam("ext")),
     "e164": lambda: PH.c.e164 == bindparam("e164"),
     "national": lambda: PH.c.national == bindparam("national"),
-    "suffix": lambda: and_(PH.c.digits_rev >= bindparam("lo"), PH.c.digits_rev < bindparam("hi")),
+    # The range's ends as scalar subqueries: PostgreSQL's custom plans then estimate it as its generic
+    # plan does, so a prepared statement settles on the generic plan instead of planning every call.
+    "suffix": lambda: and_(PH.c.digits_rev >= select(bindparam("lo")).scalar_subquery(),
+                           PH.c.digits_rev < select(bindparam("hi")).scalar_subquery()),
 }
 
 
@@ -37,9 +54,9 @@ def _probe(tiers: tuple[str, ...]) -> Select[Any]:
 
     Built once per tier combination; the values are bound at execution.
     """
-    parts = [select(PH.c.contact_id, literal(i).label("tier"))
+    parts = [select(PH.c.contact_id, literal_column(str(i)).label("tier"))
              .where(PH.c.tenant_id == bindparam("t"), _TIER_TERMS[name]())
-             .limit(PHONES_PER_TIER).subquery(f"t{i}") for i, name in enumerate(tiers)]
+             .limit(literal_column(str(PHONES_PER_TIER))).subquery(f"t{i}") for i, name in enumerate(tiers)]
     if len(parts) == 1:
         return select(parts[0].c.contact_id, parts[0].c.tier)
     return union_all(*(select(p.c.contact_id, p.c.tier) for p in parts))  # type: ignore[return-value]
@@ -60,10 +77,48 @@ _EMAILS = select(EM.c.contact_id, EM.c.position, literal("e").label("what"), EM.
 _CHILDREN = union_all(_PHONES, _EMAILS)
 
 
+@lru_cache(maxsize=4096)
+def _answer(p: Principal, tiers: tuple[str, ...]) -> Select[Any]:
+    """PostgreSQL: a whole caller-ID answer in one statement (one round trip for a hit or a miss).
+
+    Every tier's phones (``_probe``, materialized first), then their contacts that ``p`` may read, by
+    primary key (``id = ANY(array)``: the primary-key index whatever the statistics say), each with
+    the first tier that found it, best tier first and by id: the first row's tier is the answer's,
+    and the rows of that tier (at most ``CONTACTS_PER_TIER + 1`` are read) come with their phones
+    and e-mails as JSON arrays in position order (computed for the rows returned only). No row: a
+    miss.
+    """
+    m = _probe(tiers).cte("m").prefix_with("MATERIALIZED")
+    tier = select(func.min(m.c.tier)).where(m.c.contact_id == C.c.id).scalar_subquery()
+    ids = cast(select(func.array_agg(m.c.contact_id)).scalar_subquery(), ARRAY(BigInteger))  # ANY(array), not IN
+    phones = (select(func.json_agg(aggregate_order_by(
+        func.json_build_array(PH.c.raw, PH.c.e164, PH.c.extension, PH.c.label, PH.c.kind), PH.c.position)))
+        .where(PH.c.contact_id == C.c.id).scalar_subquery())
+    emails = (select(func.json_agg(aggregate_order_by(func.json_build_array(EM.c.address, EM.c.label),
+                                                      EM.c.position)))
+              .where(EM.c.contact_id == C.c.id).scalar_subquery())
+    return (select(C, tier.label("tier"), phones.label("phones_json"), emails.label("emails_json"))
+            .where(C.c.id == any_(ids), contact_read_filter(p, C))
+            .order_by(literal_column("tier"), C.c.id).limit(literal_column(str(CONTACTS_PER_TIER + 1))))
+
+
 class _Answer(ContactRepository):
-    """Hydrates a caller-ID answer (phones and e-mails only) with one statement for both."""
+    """Hydrates a caller-ID answer (phones and e-mails only) with one statement for both, or from
+    the JSON arrays that came with the rows (``rows``, PostgreSQL)."""
+
+    def __init__(self, *args: Any, rows: Sequence[Mapping[str, Any]] | None = None, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._with_children = rows
 
     def _phones_emails(self, ids: list[int], phones: dict, emails: dict) -> None:
+        if self._with_children is not None:
+            for r in self._with_children:
+                cid = r["id"]
+                phones[cid] = [{"number": raw, "e164": e164, "extension": extension, "label": label, "kind": kind,
+                                "valid": kind != "invalid"}
+                               for raw, e164, extension, label, kind in r["phones_json"] or ()]
+                emails[cid] = [{"address": address, "label": label} for address, label in r["emails_json"] or ()]
+            return
         rows = sorted(self.s.execute(_CHILDREN, {"ids": ids}).all(), key=lambda r: (r[2], r[0], r[1]))
         for cid, _pos, what, value, e164, extension, label, kind in rows:
             if what == "p":
@@ -76,10 +131,11 @@ class _Answer(ContactRepository):
 class LookupRepository(Bound):
     """Finds who is calling, among the contacts the principal may read (filtered in SQL).
 
-    At most three round trips for an answer: every tier's phones in one statement (from the phone
-    indexes), then the permission check of their contacts by primary key (two statements, so no
-    planner can start from the contacts table whatever its statistics say), then phones and e-mails.
-    A number nobody has costs one statement.
+    ``match_ids``, and ``lookup`` on SQLite: at most three round trips for an answer: every tier's
+    phones in one statement (from the phone indexes), then the permission check of their contacts
+    by primary key (two statements, so no planner can start from the contacts table whatever its
+    statistics say), then phones and e-mails. A number nobody has costs one statement. ``lookup``
+    on PostgreSQL: one statement (``_answer``), where a round trip costs more than on SQLite.
     """
 
     def _plan(self, number: str) -> tuple[tuple[str, ...], dict[str, Any]]:
@@ -134,6 +190,8 @@ class LookupRepository(Bound):
         return how, ids
 
     def lookup(self, number: str) -> dict[str, Any]:
+        if self.s.get_bind().dialect.name == "postgresql":
+            return self._lookup_one_statement(number)
         how, ids, rows = self._match(number, full=True)
         found: Sequence[Mapping[str, Any]] = [rows[i] for i in ids] if rows else (
             self.s.execute(_visible(self.p, True), {"ids": ids}).mappings().all() if ids else [])
@@ -141,3 +199,19 @@ class LookupRepository(Bound):
         contacts = _Answer(self.s, self.p).hydrate(found, light=True) if found else []
         return {"number": number, "e164": normalise(number, self.region).e164,
                 "match": how if ids or how == "ambiguous" else "none", "contacts": contacts}
+
+    def _lookup_one_statement(self, number: str) -> dict[str, Any]:
+        """PostgreSQL: :meth:`lookup` in one round trip (``_answer``)."""
+        tiers, params = self._plan(number)
+        found: list[Mapping[str, Any]] = []
+        how = "none"
+        if tiers:
+            found = self.s.execute(_answer(self.p, tiers), params).mappings().all()
+        if found:
+            best = found[0]["tier"]
+            how, found = tiers[best], [r for r in found if r["tier"] == best]
+            if how == "suffix" and len(found) > 1:
+                how, found = "ambiguous", []
+            found = sorted(found[:CONTACTS_PER_TIER], key=lambda r: (r["sort_key"], r["id"]))
+        contacts = _Answer(self.s, self.p, rows=found).hydrate(found, light=True) if found else []
+        return {"number": number, "e164": normalise(number, self.region).e164, "match": how, "contacts": contacts}
