@@ -134,6 +134,13 @@ class Source(db.Model):
     updated_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow, onupdate=utcnow)
 
 
+#: PostgreSQL: rows whose name keys and search_text take at most this many bytes are in
+#: ix_contacts_name_cover (a b-tree entry holds 2,704 bytes at most, headers and other columns included).
+COVER_BYTES = 2000
+KEY_BYTES = ("octet_length(contacts.sort_key) + octet_length(contacts.last_key) + "
+              "octet_length(contacts.company_key) + octet_length(contacts.search_text)")
+
+
 class Contact(db.Model):
     __tablename__ = "contacts"
     __table_args__ = (
@@ -143,6 +150,14 @@ class Contact(db.Model):
         Index("ix_contacts_tenant_sort", "tenant_id", "sort_key", "id", sqlite_where=text("0")),
         Index("ix_contacts_name_walk", "tenant_id", "sort_key", "id", "visibility", "department_id", "owner_id",
               "last_key", "company_key", "search_text", postgresql_where=text("false")),
+        # PostgreSQL's twin of ix_contacts_name_walk (migration 0005): the same columns as INCLUDE, for
+        # the rows whose keys fit a b-tree entry; the (rare) others in ix_contacts_name_long.
+        Index("ix_contacts_name_cover", "tenant_id", "sort_key", "id", sqlite_where=text("0"),
+              postgresql_include=["visibility", "department_id", "owner_id", "last_key", "company_key",
+                                  "search_text"],
+              postgresql_where=text(f"{KEY_BYTES} <= {COVER_BYTES}")),
+        Index("ix_contacts_name_long", "tenant_id", "sort_key", "id", sqlite_where=text("0"),
+              postgresql_where=text(f"{KEY_BYTES} > {COVER_BYTES}")),
         # A search reads the candidates of a name-key prefix in these. On SQLite the *_walk twins also
         # carry the permission columns and the other key, so the whole check stays in the index.
         Index("ix_contacts_tenant_last", "tenant_id", "last_key", "sort_key", "id", sqlite_where=text("0")),

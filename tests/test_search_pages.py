@@ -54,6 +54,8 @@ def crowd(world, session):
                 "phones": [f"+1 212 555 {r.randint(0, 9999):04d}"]}
         if r.random() < .5:
             data["emails"] = [f"{(data['last_name'] or 'x').lower().replace(' ', '')}{i}@example.com"]
+        if i % 9 == 4:  # search_text over 2,000 bytes: not in PostgreSQL's covering name-order index
+            data["emails"] = [*data.get("emails", []), *(f"{'long' * 40}{k}.{i}@example.net" for k in range(14))]
         nameless = not (data["first_name"] or data["last_name"] or data["company"])
         if nameless:
             data["company"] = "placeholder"
@@ -118,3 +120,18 @@ def test_names_without_a_leading_letter_sort_after_z(world, session):
     hashed = r.list(ContactQuery(letter="#", limit=50))["items"]
     assert {c["display_name"] for c in hashed} == {"42 Corp", "(paren)", ""}
     assert [c["display_name"] for c in r.list(ContactQuery(q="42", limit=50))["items"]] == ["42 Corp"]
+
+
+def test_a_huge_contact_is_stored_and_found(world, session):
+    """``search_text`` is unbounded; a contact far over a b-tree entry's 2,704 bytes is stored (on
+    PostgreSQL outside the covering name-order index) and searched like any other."""
+    r = ContactRepository(session, world.principal("admin"))
+    emails = [f"{'a' * 200}{k}@example.com" for k in range(50)]
+    big = r.create({"first_name": "Anna", "last_name": "Ünderwood" * 20, "company": "Ж" * 200, "emails": emails})["id"]
+    small = r.create({"first_name": "Anna", "last_name": "Smith"})["id"]
+    session.commit()
+    assert len(session.execute(select(C.c.search_text).where(C.c.id == big)).scalar_one().encode()) > 10000
+    for q in ("anna", "und", "ж", "anna u"):
+        ids = [c["id"] for c in r.list(ContactQuery(q=q, limit=50))["items"]]
+        assert big in ids, q
+    assert [c["id"] for c in r.list(ContactQuery(q="anna", limit=50))["items"]] == [small, big]

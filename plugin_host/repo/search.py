@@ -45,6 +45,7 @@ from sqlalchemy import (
     union_all,
 )
 
+from plugin_host.models import COVER_BYTES, KEY_BYTES
 from plugin_host.phones import digits_of
 from plugin_host.repo.query import EM, PH, PHONEISH, C
 from plugin_host.text import escape_like, fold, prefix_upper_bound, sort_prefix
@@ -219,7 +220,11 @@ class SearchPager:
                     if src.kind != "text":
                         continue
                     if self.dialect != "sqlite" and _trigrams(src.term):
-                        self._read(p, src, None, found, n, after, best[n - 1], tenant_id)
+                        # the covering index up to the bound first (often a few thousand rows, read
+                        # from the index alone); the trigram bitmap for what is left of the range
+                        matched, last = self._walk_first(p, found, n, after, WALK[self.dialect], bound=best[n - 1])
+                        if matched < n and last is not None:
+                            self._read(p, src, None, found, n, last, best[n - 1], tenant_id)
                     else:  # "o'b": pg_trgm keeps no trigram of it, its index would return every row
                         self._walk(p, found, n, after, bound=best[n - 1])
                 return self._rows(found, n)
@@ -257,10 +262,14 @@ class SearchPager:
         if prefix is not None:
             terms.append(_range(C.c.sort_key, prefix))
         if rows is None:
-            stmt = (select(C.c.id, C.c.sort_key).where(*terms, p.cond(C.c, True))
-                    .order_by(C.c.sort_key, C.c.id).limit(n))
+            if self.dialect == "postgresql":
+                sub = self._name_order([*terms, p.cond(C.c, True)], n)
+                stmt = select(sub.c.id, sub.c.sort_key)
+            else:
+                stmt = (select(C.c.id, C.c.sort_key).where(*terms, p.cond(C.c, True))
+                        .order_by(C.c.sort_key, C.c.id).limit(n))
         else:
-            sub = _name_order(terms, rows)
+            sub = self._name_order(terms, rows)
             # No ORDER BY here: the subquery yields name order and is read lazily, so a dense match
             # stops the walk early (sorting would read all ``rows`` first). Sorted in Python.
             stmt = select(sub.c.id, sub.c.sort_key).where(p.cond(sub.c, False)).limit(n)
@@ -269,11 +278,10 @@ class SearchPager:
         return len(got)
 
     def _walk_first(self, p: Plan, found: dict[int, str], n: int, after: Pos | None,
-                    rows: int) -> tuple[int, Pos | None]:
-        """The first ``rows`` rows of name order: (matches, position of the last row checked), the
-        position None when fewer rows exist (the walk saw them all)."""
-        number = func.row_number().over(order_by=(C.c.sort_key, C.c.id)).label("rn")
-        sub = _name_order([*self.base, *_after(C.c, after)], rows, number)
+                    rows: int, bound: Pos | None = None) -> tuple[int, Pos | None]:
+        """The first ``rows`` rows of name order (up to ``bound``): (matches, position of the last
+        row checked), the position None when fewer rows exist (the walk saw them all)."""
+        sub = self._name_order([*self.base, *_after(C.c, after), *_upto(C.c, bound)], rows, numbered=True)
         cond = p.cond(sub.c, False)
         # read lazily in name order (no ORDER BY); the row numbered ``rows`` marks how far it got
         stmt = (select(sub.c.id, sub.c.sort_key, sub.c.rn, case((cond, 1), else_=0))
@@ -286,6 +294,24 @@ class SearchPager:
             if rn == rows:
                 last = (key, cid)
         return matched, last
+
+    def _name_order(self, terms: list[ColumnElement[bool]], rows: int, numbered: bool = False) -> Any:
+        """The first ``rows`` rows of name order with ``terms``, with the columns a search condition
+        reads (and ``rn``, their number in name order, when ``numbered``).
+
+        PostgreSQL: the rows that fit ``ix_contacts_name_cover`` are read from it alone (an index
+        only scan: no table page per row), the others from ``ix_contacts_name_long``, and the two
+        ordered streams merged (Merge Append), lazily as before.
+        """
+        cols = (C.c.id, C.c.sort_key, C.c.last_key, C.c.company_key, C.c.search_text)
+        if self.dialect != "postgresql":
+            extra = [func.row_number().over(order_by=(C.c.sort_key, C.c.id)).label("rn")] if numbered else []
+            return select(*cols, *extra).where(*terms).order_by(C.c.sort_key, C.c.id).limit(rows).subquery()
+        parts = [select(*cols).where(*terms, which).order_by(C.c.sort_key, C.c.id).limit(rows)
+                 for which in (FITS, LONG)]
+        both = union_all(*parts).subquery()
+        extra = [func.row_number().over(order_by=(both.c.sort_key, both.c.id)).label("rn")] if numbered else []
+        return select(both, *extra).order_by(both.c.sort_key, both.c.id).limit(rows).subquery()
 
     # ------------------------------------------------------------------ sources
     def _cheapest_cover(self, p: Plan, tenant_id: int, after: Pos | None, bound: Pos | None,
@@ -407,10 +433,12 @@ def _ordered(found: dict[int, str]) -> list[Pos]:
     return sorted((k, i) for i, k in found.items())
 
 
-def _name_order(terms: list[ColumnElement[bool]], rows: int, *extra: Any) -> Any:
-    """The first ``rows`` rows of name order, with the columns a search condition reads."""
-    return (select(C.c.id, C.c.sort_key, C.c.last_key, C.c.company_key, C.c.search_text, *extra).where(*terms)
-            .order_by(C.c.sort_key, C.c.id).limit(rows).subquery())
+#: PostgreSQL: the rows whose name keys and ``search_text`` fit a b-tree entry are in
+#: ``ix_contacts_name_cover`` with every column a walk reads, the (rare) others in
+#: ``ix_contacts_name_long``. The same predicates as the indexes' (models / migration 0005), constant
+#: included: a partial index is used only when the query's WHERE implies its predicate.
+FITS = text(f"{KEY_BYTES} <= {COVER_BYTES}")
+LONG = text(f"{KEY_BYTES} > {COVER_BYTES}")
 
 
 def _covering(stmt: Any, col: str) -> Any:
