@@ -94,15 +94,16 @@ def _normalise(raw: str, region: str = "US", internal_max_digits: int = 6) -> No
     if _INTERNAL.match(text) and len(digits) <= internal_max_digits:
         return NormalisedPhone(text, None, None, None, "internal", digits)
     parsed = _parse(text, region.upper() if region else None)
-    if _possibility(parsed) != ValidationResult.IS_POSSIBLE and text.startswith("00"):
+    reason = _possibility(parsed)
+    if reason != ValidationResult.IS_POSSIBLE and text.startswith("00"):
         # "00" is the international prefix almost everywhere; where the region's own prefix
         # differs (US: 011) "0041 44 ..." is still unambiguous, as no national number starts 00.
         alt = _parse("+" + text[2:], None)
-        if _possibility(alt) == ValidationResult.IS_POSSIBLE:
-            parsed = alt
+        alt_reason = _possibility(alt)
+        if alt_reason == ValidationResult.IS_POSSIBLE:
+            parsed, reason = alt, alt_reason
     if parsed is None:
         return NormalisedPhone(text, None, None, None, "invalid", digits)
-    reason = _possibility(parsed)
     if reason != ValidationResult.IS_POSSIBLE:
         # Impossible, or local-only (no area code): forcing it into E.164 would invent a wrong
         # number (+15550101). Keep it raw and flagged, with its digits for suffix matching.
