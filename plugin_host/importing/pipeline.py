@@ -331,8 +331,14 @@ class _SqliteBulkIndexes:
     def restore(self) -> None:
         """Re-create the dropped indexes (inside the still open transaction)."""
         conn = self.s.connection()
-        for _, sql in self.dropped:
-            conn.exec_driver_sql(sql)
+        # the reading process has finished by now: let SQLite's sorter use a second core
+        threads = conn.exec_driver_sql("PRAGMA threads").scalar()
+        conn.exec_driver_sql(f"PRAGMA threads = {min(4, os.cpu_count() or 1)}")
+        try:
+            for _, sql in self.dropped:
+                conn.exec_driver_sql(sql)
+        finally:
+            conn.exec_driver_sql(f"PRAGMA threads = {int(threads or 0)}")
         if self.stats:
             conn.exec_driver_sql("INSERT INTO sqlite_stat1(tbl, idx, stat) VALUES (?, ?, ?)", self.stats)
         self.dropped, self.stats = [], []
