@@ -7,7 +7,10 @@ Phases, each in a fresh interpreter so that each has its own peak RSS (VmHWM):
 * ``import``: ``plugin_host.importing.pipeline.run_import`` on a migrated database (tenant +
   admin from ``plugin_host.directory``), ``ImportOptions(match_keys=("email",))``, a new file:
   every row creates a contact;
-* ``reimport``: the same file again: every row matches on e-mail and updates.
+* ``reimport``: the same file again: every row matches on e-mail. Nothing in it differs from
+  what is stored, so no row is written (an unchanged contact keeps its version);
+* ``reimport, changed``: the file with every row's ``notes`` changed: every row matches and is
+  written (a real update of every contact).
 
 Peak RSS is reported for the importing process and for the import's reading process (the
 largest waited-for child, ``RUSAGE_CHILDREN``), and their sum.
@@ -100,11 +103,27 @@ def generate(path: Path, rows: int, seed: int = 4) -> None:
     tmp.rename(path)
 
 
-def csv_path(rows: int) -> Path:
-    p = TMP / f"ch_pbx_{rows}.csv"
+def changed(src: Path, path: Path) -> None:
+    """``src`` with every row's notes changed (everything else the same)."""
+    tmp = path.with_suffix(".tmp")
+    with src.open(newline="", encoding="utf-8") as fp, tmp.open("w", newline="", encoding="utf-8") as out:
+        w = csv.writer(out, lineterminator="\r\n")
+        rows = csv.reader(fp)
+        w.writerow(next(rows))
+        for i, row in enumerate(rows):
+            row[9] = f"{row[9]} (seen {i % 1000})".strip()
+            w.writerow(row)
+    tmp.rename(path)
+
+
+def csv_path(rows: int, variant: str = "") -> Path:
+    p = TMP / f"ch_pbx_{rows}{variant and '_' + variant}.csv"
     if not p.exists():
         t = time.perf_counter()
-        generate(p, rows)
+        if variant == "changed":
+            changed(csv_path(rows), p)
+        else:
+            generate(p, rows)
         print(f"generated {p} ({p.stat().st_size / 1e6:.0f} MB) in {time.perf_counter() - t:.0f} s", flush=True)
     return p
 
@@ -148,14 +167,14 @@ def phase_baseline(backend: str, rows: int) -> None:
     emit({"rows": n, "seconds": round(secs, 2), "rate": round(n / secs)})
 
 
-def phase_import(backend: str, rows: int, profile: bool) -> None:
+def phase_import(backend: str, rows: int, profile: bool, variant: str = "") -> None:
     from bench._mem import app_config
     from plugin_host import create_app
     from plugin_host.directory import principal_for
     from plugin_host.importing.pipeline import ImportOptions, run_import
     from plugin_host.models import db
 
-    path = csv_path(rows)
+    path = csv_path(rows, variant)
     url = db_url("sqlite", f"ch_bench_import_{rows}") if backend == "sqlite" else db_url("pg", PG_DB)
     app = create_app(app_config(url))
     with app.app_context():
@@ -186,6 +205,7 @@ def main() -> None:
     ap.add_argument("--db", choices=("sqlite", "pg", "both"), default="both")
     ap.add_argument("--phase", choices=("setup", "baseline", "import"), help=argparse.SUPPRESS)
     ap.add_argument("--backend", choices=("sqlite", "pg"), help=argparse.SUPPRESS)
+    ap.add_argument("--variant", choices=("", "changed"), default="", help=argparse.SUPPRESS)
     ap.add_argument("--profile", action="store_true", help="cProfile the first import (prints the top functions)")
     a = ap.parse_args()
     if a.phase == "setup":
@@ -193,9 +213,10 @@ def main() -> None:
     if a.phase == "baseline":
         return phase_baseline(a.backend, a.rows)
     if a.phase == "import":
-        return phase_import(a.backend, a.rows, a.profile)
+        return phase_import(a.backend, a.rows, a.profile, a.variant)
 
     path = csv_path(a.rows)
+    csv_path(a.rows, "changed")
     print(f"file: {path} ({path.stat().st_size / 1e6:.0f} MB, {a.rows:,} rows)")
     for backend in (["sqlite", "pg"] if a.db == "both" else [a.db]):
         r = str(a.rows)
@@ -204,9 +225,11 @@ def main() -> None:
         extra = ["--profile"] if a.profile else []
         first = run_phase(MODULE, "--phase", "import", "--backend", backend, "--rows", r, *extra)
         again = run_phase(MODULE, "--phase", "import", "--backend", backend, "--rows", r)
+        edited = run_phase(MODULE, "--phase", "import", "--backend", backend, "--rows", r, "--variant", "changed")
         print(f"\n[{backend}] baseline (csv.reader + normalise + executemany): {base['rate']:>8,} rows/s  "
               f"{base['seconds']:7.1f} s  peak RSS {base['peak_rss_mb']:6.0f} MB")
-        for label, res in (("import (all new)", first), ("re-import (all updates)", again)):
+        for label, res in (("import (all new)", first), ("re-import (same file)", again),
+                           ("re-import (notes changed)", edited)):
             ratio = res["rate"] / base["rate"]
             main_mb, worker_mb = res["peak_rss_mb"], res["worker_peak_rss_mb"]
             total_mb = main_mb + worker_mb  # both peaks added: an upper bound of the pair's peak
