@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from typing import Any
 
 import pytest
@@ -42,12 +43,14 @@ def drops(monkeypatch):
 
 
 @pytest.fixture
-def sqlite_only(session):
-    if session.get_bind().dialect.name != "sqlite":
-        pytest.skip("SQLite only: PostgreSQL imports commit as they go and never drop an index")
+def database_url(sqlite_template, tmp_path):
+    """SQLite only (PostgreSQL imports commit as they go and never drop an index)."""
+    target = tmp_path / "contacts.db"
+    shutil.copy(sqlite_template, target)
+    return f"sqlite:///{target}"
 
 
-def test_first_import_builds_indexes_once_and_stores_the_same(world, session, sqlite_only, drops, monkeypatch):
+def test_first_import_builds_indexes_once_and_stores_the_same(world, session, drops, monkeypatch):
     session.execute(update(T["tenants"]).where(T["tenants"].c.id == world.other_tenant).values(default_region="US"))
     session.connection().exec_driver_sql("ANALYZE")
     session.commit()
@@ -76,7 +79,7 @@ def test_first_import_builds_indexes_once_and_stores_the_same(world, session, sq
     assert walked == session.execute(select(func.count()).select_from(C).where(C.c.tenant_id == world.tenant)).scalar()
 
 
-def test_other_connections_keep_the_indexes_while_the_import_runs(world, session, sqlite_only, drops, monkeypatch):
+def test_other_connections_keep_the_indexes_while_the_import_runs(world, session, drops, monkeypatch):
     seen: list[list[str]] = []
     url = session.get_bind().url
     real = Upserter.apply_prepared
@@ -96,7 +99,7 @@ def test_other_connections_keep_the_indexes_while_the_import_runs(world, session
     assert all(names == ["ix_contacts_name_walk"] for names in seen)
 
 
-def test_a_failed_import_rolls_the_drop_back(world, session, sqlite_only, drops, monkeypatch):
+def test_a_failed_import_rolls_the_drop_back(world, session, drops, monkeypatch):
     before = indexes(session)
     calls = {"n": 0}
     real = Upserter.apply_prepared
@@ -118,7 +121,7 @@ def test_a_failed_import_rolls_the_drop_back(world, session, sqlite_only, drops,
     assert job["status"] == "failed"
 
 
-def test_reimport_and_dry_run_keep_the_indexes(world, session, sqlite_only, drops, monkeypatch):
+def test_reimport_and_dry_run_keep_the_indexes(world, session, drops, monkeypatch):
     p = world.principal("admin")
     data = pbx_file(200, unique=True)
     run_import(session, p, data, ImportOptions(format_name="pbx_csv", batch_size=40))
