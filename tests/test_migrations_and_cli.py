@@ -94,3 +94,27 @@ def test_cli_create_token_prints_secret_once_and_it_works(monkeypatch, tmp_path)
 def test_landing_page_requires_sign_in(client):
     resp = client.get("/")
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/login")
+
+
+def test_contacts_fillfactor_migration_round_trip(app):
+    """0006: on PostgreSQL contacts pages keep room for HOT updates; its downgrade takes it back."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from plugin_host.models import db
+
+    def options() -> list[str]:
+        if db.engine.dialect.name != "postgresql":
+            return []
+        return db.session.execute(text("SELECT reloptions FROM pg_class WHERE relname = 'contacts'")).scalar() or []
+
+    with app.app_context():
+        pg = db.engine.dialect.name == "postgresql"
+        assert options() == (["fillfactor=85"] if pg else [])
+        db.session.rollback()
+        downgrade(revision="0005")
+        assert options() == []
+        db.session.rollback()
+        upgrade()
+        assert options() == (["fillfactor=85"] if pg else [])
+        db.session.rollback()
