@@ -29,7 +29,7 @@ JOBS, ERROR_ROWS, TENANTS = T["import_jobs"], T["import_error_rows"], T["tenants
 LIST_MODES = ("none", "existing", "new", "per_row")
 PG_COMMIT_EVERY = 50_000
 SQLITE_IMPORT_CACHE_KB = int(os.environ.get("CONTACTS_HUB_IMPORT_CACHE_KB", "49152"))  # page cache of an import
-SORT_CACHE_KB = 16384  # SQLite: page cache (and per-thread sort memory) while an import re-creates indexes
+SORT_CACHE_KB = 8192  # SQLite: page cache (and sort memory) while an import re-creates indexes
 ROW_WORKER_MIN_ROWS = int(os.environ.get("CONTACTS_HUB_IMPORT_WORKER_MIN_ROWS", "20000"))  # smaller: one process
 PG_ANALYZE_FROM = 1_000  # PostgreSQL: ANALYZE after this many new contacts, then each time their count doubles
 READER_CACHE_ROWS = 20_000  # the reading process forgets its cached phone results after this many rows
@@ -332,18 +332,15 @@ class _SqliteBulkIndexes:
     def restore(self) -> None:
         """Re-create the dropped indexes (inside the still open transaction)."""
         conn = self.s.connection()
-        # The reading process has finished by now: SQLite's sorter may use a second core. Each
-        # sorting thread holds up to cache_size of rows in memory, so the cache is made small
-        # for the sort (the table is read once, in order): memory stays flat.
-        threads = conn.exec_driver_sql("PRAGMA threads").scalar()
+        # SQLite's sorter holds up to cache_size of rows in memory (per sorting thread, hence one
+        # thread), so the cache is made small for the sort (the table is read once, in order):
+        # memory stays flat and the sort spills to temporary files instead.
         cache = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-        conn.exec_driver_sql(f"PRAGMA threads = {min(2, os.cpu_count() or 1)}")
         conn.exec_driver_sql(f"PRAGMA cache_size = -{SORT_CACHE_KB}")
         try:
             for _, sql in self.dropped:
                 conn.exec_driver_sql(sql)
         finally:
-            conn.exec_driver_sql(f"PRAGMA threads = {int(threads or 0)}")
             conn.exec_driver_sql(f"PRAGMA cache_size = {int(cache)}")
         if self.stats:
             conn.exec_driver_sql("INSERT INTO sqlite_stat1(tbl, idx, stat) VALUES (?, ?, ?)", self.stats)
