@@ -37,3 +37,13 @@ def poll(api: Any, url: str, timeout: float = 30) -> dict[str, Any]:
         if body["status"] in ("done", "failed") or time.monotonic() > deadline:
             return body
         time.sleep(0.05)
+
+
+def eventually(check: Any, timeout: float = 30) -> bool:
+    """``check()`` became true before ``timeout`` (a worker's last steps follow its final status)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
