@@ -32,6 +32,11 @@ DEFAULTS: dict[str, Any] = {
     "HOST": "127.0.0.1",
     "PORT": 8080,
     "PASSWORD_HASH_METHOD": "scrypt",
+    # PostgreSQL: the planner's cost of a random page read for this app's sessions. The server's default
+    # (4) models spinning disks; contacts live in RAM or on SSD, where 1.1 is the usual setting, and at
+    # 4 a search walk reads name order through the table instead of its covering index (2x slower).
+    # Empty: the server's own setting.
+    "PG_RANDOM_PAGE_COST": "1.1",
 }
 
 _LISTS = {"DISABLED_PLUGINS", "CORS_ORIGINS"}
@@ -80,6 +85,21 @@ def _instance_secret(app: Flask, filename: str, make: Any) -> str:
     return value
 
 
+def _pg_session_options(c: Any) -> None:
+    """PostgreSQL connections start with the session settings the app's queries are planned for."""
+    cost = str(c.get("PG_RANDOM_PAGE_COST") or "").strip()
+    if not cost or not str(c["DATABASE_URL"]).startswith("postgresql"):
+        return
+    try:
+        if float(cost) <= 0:
+            raise ValueError
+    except ValueError:
+        raise ConfigError(f"{PREFIX}PG_RANDOM_PAGE_COST must be a positive number, got {cost!r}") from None
+    options = c["SQLALCHEMY_ENGINE_OPTIONS"] = dict(c["SQLALCHEMY_ENGINE_OPTIONS"])
+    args = options["connect_args"] = dict(options.get("connect_args") or {})
+    args["options"] = f"{args.get('options', '')} -c random_page_cost={cost}".strip()
+
+
 def load(app: Flask, overrides: dict[str, Any] | None) -> None:
     """Fill ``app.config``: defaults < ``instance/config.json`` < environment < ``overrides``."""
     app.config.update(DEFAULTS)
@@ -97,6 +117,7 @@ def load(app: Flask, overrides: dict[str, Any] | None) -> None:
         c["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'contacts_hub.db'}"
     c["SQLALCHEMY_DATABASE_URI"] = c["DATABASE_URL"]
     c.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    _pg_session_options(c)
     if not c["SECRET_KEY"]:
         c["SECRET_KEY"] = _instance_secret(app, "secret_key", lambda: secrets.token_urlsafe(48))
     if not c["ENCRYPTION_KEY"]:

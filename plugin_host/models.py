@@ -158,10 +158,14 @@ class Contact(db.Model):
               postgresql_where=text(f"{KEY_BYTES} <= {COVER_BYTES}")),
         Index("ix_contacts_name_long", "tenant_id", "sort_key", "id", sqlite_where=text("0"),
               postgresql_where=text(f"{KEY_BYTES} > {COVER_BYTES}")),
-        # A search reads the candidates of a name-key prefix in these. On SQLite the *_walk twins also
-        # carry the permission columns and the other key, so the whole check stays in the index.
-        Index("ix_contacts_tenant_last", "tenant_id", "last_key", "sort_key", "id", sqlite_where=text("0")),
-        Index("ix_contacts_tenant_company", "tenant_id", "company_key", "sort_key", "id", sqlite_where=text("0")),
+        # A search reads the candidates of a name-key prefix in these, carrying the permission columns and
+        # the other key so the whole check stays in the index: *_walk on SQLite; on PostgreSQL the *_cover
+        # twins (migration 0007; INCLUDE columns, partial like ix_contacts_name_cover; the other rows are
+        # all in ix_contacts_name_long).
+        *(Index(f"ix_contacts_{name}_cover", "tenant_id", key, "sort_key", "id", sqlite_where=text("0"),
+                postgresql_include=["visibility", "department_id", "owner_id", other],
+                postgresql_where=text(f"{KEY_BYTES} <= {COVER_BYTES}"))
+          for name, key, other in (("last", "last_key", "company_key"), ("company", "company_key", "last_key"))),
         Index("ix_contacts_last_walk", "tenant_id", "last_key", "sort_key", "id", "visibility", "department_id",
               "owner_id", "company_key", postgresql_where=text("false")),
         Index("ix_contacts_company_walk", "tenant_id", "company_key", "sort_key", "id", "visibility",

@@ -118,3 +118,85 @@ def test_contacts_fillfactor_migration_round_trip(app):
         upgrade()
         assert options() == (["fillfactor=85"] if pg else [])
         db.session.rollback()
+
+
+
+def test_key_cover_migration_round_trip(world, session):
+    """0007: the last-name and company indexes become covering (PostgreSQL: INCLUDE columns, partial, with
+    statistics on the partial predicate's expression), its downgrade restores the plain indexes, and
+    searches by last name and company find the same rows."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import inspect, text
+
+    from plugin_host.models import db
+    from plugin_host.repo import ContactQuery, ContactRepository
+
+    pg = db.engine.dialect.name == "postgresql"
+
+    def indexes() -> dict[str, list[str]]:
+        found = {i["name"]: i for i in inspect(db.engine).get_indexes("contacts")}
+        return {n: [*i["column_names"], *(i.get("dialect_options", {}).get("postgresql_include") or [])]
+                for n, i in found.items() if "_last" in n or "_company" in n}
+
+    r = ContactRepository(session, world.principal("agent1"))
+    for first, last, company in (("Ann", "Smith", "Acme"), ("Bob", "Smith", None), ("Cy", "Smithers", "Acme")):
+        r.create({"first_name": first, "last_name": last, "company": company})
+    session.commit()
+
+    def found() -> list[list[str]]:
+        return [[c["first_name"] for c in r.list(ContactQuery(q=q, limit=10))["items"]]
+                for q in ("smith", "acme", "smith b")]
+
+    expected = [["Ann", "Bob", "Cy"], ["Ann", "Cy"], ["Bob"]]
+    assert found() == expected
+    after = indexes()
+    assert "ix_contacts_tenant_last" not in after and "ix_contacts_tenant_company" not in after
+    assert after["ix_contacts_last_cover"][:4] == ["tenant_id", "last_key", "sort_key", "id"]
+    if pg:
+        assert after["ix_contacts_last_cover"][4:] == ["visibility", "department_id", "owner_id", "company_key"]
+        assert after["ix_contacts_company_cover"][4:] == ["visibility", "department_id", "owner_id", "last_key"]
+    def statistics() -> list[str]:
+        if not pg:
+            return []
+        return list(session.execute(text("SELECT stxname FROM pg_statistic_ext WHERE stxname = 'contacts_key_bytes'"))
+                    .scalars())
+
+    assert statistics() == (["contacts_key_bytes"] if pg else [])
+    session.rollback()
+    session.close()
+    downgrade(revision="0006")
+    assert statistics() == []
+    session.rollback()
+    before = indexes()
+    assert before["ix_contacts_tenant_last"] == ["tenant_id", "last_key", "sort_key", "id"]
+    assert before["ix_contacts_tenant_company"] == ["tenant_id", "company_key", "sort_key", "id"]
+    assert not any(n.endswith(("_cover", "_long")) and ("last" in n or "company" in n) for n in before)
+    upgrade()
+    assert indexes() == after
+    assert statistics() == (["contacts_key_bytes"] if pg else [])
+    session.rollback()
+    assert found() == expected
+
+
+def test_postgresql_sessions_are_planned_for_memory_resident_data(app, tmp_path):
+    """PostgreSQL connections carry ``random_page_cost`` (default 1.1, ``PG_RANDOM_PAGE_COST``); a bad
+    value is refused naming the setting; SQLite gets no connection options."""
+    import pytest
+    from sqlalchemy import text
+
+    from plugin_host import create_app
+    from plugin_host.config import ConfigError
+    from plugin_host.models import db
+
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            assert db.session.execute(text("SHOW random_page_cost")).scalar() == "1.1"
+        else:
+            assert "connect_args" not in app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    base = {"DATABASE_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none", "INSTANCE_PATH": str(tmp_path)}
+    with pytest.raises(ConfigError, match="CONTACTS_HUB_PG_RANDOM_PAGE_COST"):
+        create_app({**base, "PG_RANDOM_PAGE_COST": "cheap"})
+    kept = create_app({**base, "PG_RANDOM_PAGE_COST": ""})
+    assert "connect_args" not in kept.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    tuned = create_app({**base, "PG_RANDOM_PAGE_COST": "2"})
+    assert tuned.config["SQLALCHEMY_ENGINE_OPTIONS"]["connect_args"]["options"] == "-c random_page_cost=2"
