@@ -892,3 +892,42 @@ def test_a_small_static_list_pages_from_its_members_like_the_name_order_walk(wor
     walked = {i: pages(who, **f) for i, (who, f) in enumerate(cases)}
     assert driven == walked
     assert driven[1] != driven[2], "agents see different members"
+
+
+def test_a_page_hydrated_in_one_round_trip_equals_the_per_kind_reads(world, session):
+    """PostgreSQL reads a page's phones, e-mails, tags, lists, custom values and activity counts as JSON
+    columns of its rows (``children_columns``): the result must equal the per-kind reads (SQLite's path)."""
+    define_fields(session, world)
+    admin = world.principal("admin")
+    r = ContactRepository(session, admin)
+    a = r.create({"first_name": "Zoë", "last_name": "Ödegaard", "tags": ["vip", "Gold", "älteste"],
+                  "phones": [{"number": "+49 30 1234567", "label": "work"}, {"number": "201", "label": "mobile"},
+                             "n/a"],
+                  "emails": [{"address": "z@example.com", "label": "private"}, "zoe@work.example"],
+                  "custom": {"size": 12, "tshirt": "M", "remarks": 'quote " and\nnewline'}})["id"]
+    b = r.create({"first_name": "Bare"})["id"]
+    lists = ListRepository(session, admin)
+    for name in ("Zulu calls", "alpha", "Beta"):
+        lists.add_members(lists.create({"name": name})["id"], [a])
+    ActivityRepository(session, admin).add(a, {"kind": "call", "summary": "one"})
+    ActivityRepository(session, admin).add(a, {"kind": "note", "summary": "two"})
+    session.commit()
+
+    page = r.list(ContactQuery(limit=10))["items"]
+    searched = r.list(ContactQuery(q="zoe", limit=10))["items"]
+    plain = session.execute(select(T["contacts"]).where(T["contacts"].c.id.in_([a, b]))
+                            .order_by(T["contacts"].c.sort_key)).mappings().all()
+    per_kind = r.hydrate(plain)  # rows without the JSON columns: one read per kind
+    assert {c["id"] for c in page} == {a, b}
+    assert sorted(page, key=lambda c: c["id"]) == sorted(per_kind, key=lambda c: c["id"])
+    assert searched == [c for c in per_kind if c["id"] == a]
+    assert r.get(a) == next(c for c in per_kind if c["id"] == a)
+    got = r.get(a)
+    assert [p["number"] for p in got["phones"]] == ["+49 30 1234567", "201", "n/a"]
+    assert [p["valid"] for p in got["phones"]] == [True, True, False]
+    assert [e["address"] for e in got["emails"]] == ["z@example.com", "zoe@work.example"]
+    assert got["tags"] == ["älteste", "Gold", "vip"]  # by folded name
+    assert got["lists"] == ["Beta", "Zulu calls", "alpha"]
+    assert got["custom"] == {"size": "12", "tshirt": "M", "remarks": 'quote " and\nnewline'}
+    assert got["activity_count"] == 2
+    assert r.get(b)["phones"] == [] and r.get(b)["tags"] == [] and r.get(b)["activity_count"] == 0

@@ -7,7 +7,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import BigInteger, String, cast, delete, func, insert, literal, null, select, union_all, update
+from sqlalchemy import BigInteger, Integer, String, cast, delete, func, insert, literal, null, select, union_all, update
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from plugin_host.models import T, utcnow
 from plugin_host.permissions import Action, Role, Scope, activity_read_filter, allowed, contact_read_filter, may_convert
@@ -43,6 +44,26 @@ DEFAULTS = {"contact_type": "customer", "status": "active", "opt_in_email": Fals
 #: Above it, walking name order finds a page sooner: members are dense enough (at 1M contacts, 10,000
 #: members are one contact in 100: about 5,000 rows walked for a page of 50).
 FEW_MEMBERS = 10_000
+
+
+def _phone(raw: str, e164: str | None, extension: str | None, label: str, kind: str) -> dict[str, Any]:
+    return {"number": raw, "e164": e164, "extension": extension, "label": label, "kind": kind,
+            "valid": kind != "invalid"}
+
+
+def _json_agg(expr: Any, order: Any) -> Any:
+    return func.json_agg(aggregate_order_by(expr, order))
+
+
+def phones_emails_json(cid: Any) -> list[Any]:
+    """PostgreSQL: contact ``cid``'s phones and e-mails as JSON arrays in position order (columns
+    ``phones_json`` / ``emails_json``, which ``hydrate`` reads)."""
+    return [
+        select(_json_agg(func.json_build_array(PH.c.raw, PH.c.e164, PH.c.extension, PH.c.label, PH.c.kind),
+                         PH.c.position)).where(PH.c.contact_id == cid).scalar_subquery().label("phones_json"),
+        select(_json_agg(func.json_build_array(EM.c.address, EM.c.label), EM.c.position))
+        .where(EM.c.contact_id == cid).scalar_subquery().label("emails_json"),
+    ]
 
 
 def etag(contact: Mapping[str, Any]) -> str:
@@ -91,12 +112,18 @@ class ContactRepository(Bound):
     def list(self, query: ContactQuery) -> dict[str, Any]:
         """One page, ordered by name with a stable keyset cursor (``next``)."""
         limit = max(1, min(int(query.limit or 50), self.page_max))
+        pg = self.s.get_bind().dialect.name == "postgresql"
         if query.q and query.q.strip():
             from plugin_host.repo.search import SearchPager
 
-            pager = SearchPager(self.s, self._where(query, search=False), self.s.get_bind().dialect.name)
+            pager = SearchPager(self.s, self._where(query, search=False), self.s.get_bind().dialect.name,
+                                children=self.children_columns if pg else None)
             after = decode_cursor(query.after) if query.after else None
             rows = pager.page(self.p.tenant_id, query.q, query.match, after, limit)
+        elif pg:  # the page's rows with their children (JSON), one round trip
+            page = self._page(query, limit).subquery("page")
+            rows = self.s.execute(select(page, *self.children_columns(page.c.id))
+                                  .order_by(page.c.sort_key, page.c.id)).mappings().all()
         else:
             rows = self.s.execute(self._page(query, limit)).mappings().all()
         more = len(rows) > limit
@@ -129,6 +156,12 @@ class ContactRepository(Bound):
         return row
 
     def get(self, contact_id: int) -> dict[str, Any]:
+        if self.s.get_bind().dialect.name == "postgresql":  # the row and its children in one round trip
+            row = self.s.execute(select(C, *self.children_columns(C.c.id))
+                                 .where(C.c.id == contact_id, self.visible())).mappings().first()
+            if row is None:
+                raise NotFound(f"contact {contact_id} not found")
+            return self.hydrate([row])[0]
         return self.hydrate([self._row(contact_id)])[0]
 
     def hydrate(self, rows: Sequence[Mapping[str, Any]], *, light: bool = False) -> list[dict[str, Any]]:
@@ -140,9 +173,10 @@ class ContactRepository(Bound):
         if not ids:
             return []
         phones, emails, tags, lists, custom, acts = ({i: [] for i in ids} for _ in range(6))
-        self._phones_emails(ids, phones, emails)
-        if not light:
-            self._tags_lists_custom_counts(ids, tags, lists, custom, acts)
+        if "phones_json" in rows[0] and (light or "tags_json" in rows[0]):
+            self._children_from_json(rows, phones, emails, tags, lists, custom, acts)
+        else:
+            self._children(ids, phones, emails, tags, lists, custom, acts, light=light)
         out = []
         for r in rows:
             d = {k: r[k] for k in (*SCALARS, "id", "visibility", "department_id", "owner_id", "source_id",
@@ -156,31 +190,72 @@ class ContactRepository(Bound):
             out.append(d)
         return out
 
-    def _phones_emails(self, ids: list[int], phones: dict, emails: dict) -> None:
-        for r in self.s.execute(select(PH).where(PH.c.contact_id.in_(ids)).order_by(PH.c.position)).mappings():
-            phones[r["contact_id"]].append({"number": r["raw"], "e164": r["e164"], "extension": r["extension"],
-                                            "label": r["label"], "kind": r["kind"], "valid": r["kind"] != "invalid"})
-        for r in self.s.execute(select(EM).where(EM.c.contact_id.in_(ids)).order_by(EM.c.position)).mappings():
-            emails[r["contact_id"]].append({"address": r["address"], "label": r["label"]})
+    def children_columns(self, cid: Any) -> list[Any]:
+        """PostgreSQL: a contact's phones, e-mails, tags, lists, custom values (JSON arrays, in the order
+        ``hydrate`` gives them) and readable activity count, as columns of the row of contact ``cid``:
+        a page and its children come in one round trip (computed for the page's rows only)."""
+        return [
+            *phones_emails_json(cid),
+            select(_json_agg(TAGS.c.name, TAGS.c.name_key.collate("C"))).join_from(CT, TAGS, TAGS.c.id == CT.c.tag_id)
+            .where(CT.c.contact_id == cid).scalar_subquery().label("tags_json"),
+            select(_json_agg(LISTS.c.name, LISTS.c.name.collate("C"))).join_from(LM, LISTS, LISTS.c.id == LM.c.list_id)
+            .where(LM.c.contact_id == cid).scalar_subquery().label("lists_json"),
+            select(func.json_agg(func.json_build_array(CF.c.name, CFV.c.value)))
+            .join_from(CFV, CF, CF.c.id == CFV.c.field_id).where(CFV.c.contact_id == cid)
+            .scalar_subquery().label("custom_json"),
+            select(func.count()).where(ACT.c.contact_id == cid, activity_read_filter(self.p, ACT))
+            .scalar_subquery().label("activity_n"),
+        ]
 
-    def _tags_lists_custom_counts(self, ids: list[int], tags: dict, lists: dict, custom: dict, acts: dict) -> None:
-        """Tags, lists, custom values and activity counts of a page in one round trip (UNION ALL)."""
-        text_, num = String(), BigInteger()
+    @staticmethod
+    def _children_from_json(rows: Sequence[Mapping[str, Any]], phones: dict, emails: dict, tags: dict,
+                            lists: dict, custom: dict, acts: dict) -> None:
+        for r in rows:
+            cid = r["id"]
+            phones[cid] = [_phone(*phone) for phone in r["phones_json"] or ()]
+            emails[cid] = [{"address": address, "label": label} for address, label in r["emails_json"] or ()]
+            if "tags_json" in r:
+                tags[cid] = list(r["tags_json"] or ())
+                lists[cid] = list(r["lists_json"] or ())
+                custom[cid] = [tuple(pair) for pair in r["custom_json"] or ()]
+                acts[cid] = r["activity_n"]
+
+    def _children(self, ids: list[int], phones: dict, emails: dict, tags: dict, lists: dict, custom: dict,
+                  acts: dict, light: bool = False) -> None:
+        """Phones, e-mails, tags, lists, custom values and activity counts of a page (``light``: phones
+        and e-mails only) in one round trip (UNION ALL; PostgreSQL reads them with the rows instead,
+        see ``children_columns``)."""
+        text_, num, pos = String(), BigInteger(), Integer()
+        blank, none_n, no_pos = cast(null(), text_), cast(null(), num), cast(null(), pos)
+
+        def part(kind: str, cid: Any, position: Any, *values: Any, n: Any = none_n) -> Any:
+            values = (*values, *([blank] * (5 - len(values))))
+            return select(literal(kind, text_), cid, position, *(cast(v, text_) for v in values), n)
+
         parts = [
-            select(literal("t", text_), CT.c.contact_id, TAGS.c.name, TAGS.c.name_key, cast(null(), num))
+            part("p", PH.c.contact_id, PH.c.position, PH.c.raw, PH.c.e164, PH.c.extension, PH.c.label, PH.c.kind)
+            .where(PH.c.contact_id.in_(ids)),
+            part("e", EM.c.contact_id, EM.c.position, EM.c.address, EM.c.label).where(EM.c.contact_id.in_(ids)),
+        ]
+        parts += [] if light else [
+            part("t", CT.c.contact_id, no_pos, TAGS.c.name, TAGS.c.name_key)
             .join(TAGS, TAGS.c.id == CT.c.tag_id).where(CT.c.contact_id.in_(ids)),
-            select(literal("l", text_), LM.c.contact_id, LISTS.c.name, LISTS.c.name, cast(null(), num))
+            part("l", LM.c.contact_id, no_pos, LISTS.c.name, LISTS.c.name)
             .join(LISTS, LISTS.c.id == LM.c.list_id).where(LM.c.contact_id.in_(ids)),
-            select(literal("c", text_), CFV.c.contact_id, CF.c.name, cast(CFV.c.value, text_), cast(null(), num))
+            part("c", CFV.c.contact_id, no_pos, CF.c.name, CFV.c.value)
             .join(CF, CF.c.id == CFV.c.field_id).where(CFV.c.contact_id.in_(ids)),
-            select(literal("a", text_), ACT.c.contact_id, cast(null(), text_), cast(null(), text_),
-                   cast(func.count(), num))
+            part("a", ACT.c.contact_id, no_pos, n=cast(func.count(), num))
             .where(ACT.c.contact_id.in_(ids), activity_read_filter(self.p, ACT)).group_by(ACT.c.contact_id),
         ]
         rows = self.s.execute(union_all(*parts)).all()
-        for kind, cid, name, _key, _n in sorted((r for r in rows if r[0] in "tl"), key=lambda r: (r[0], r[3])):
+        for kind, cid, _pos, a, b, c, d, e, _n in sorted((r for r in rows if r[0] in "pe"), key=lambda r: r[2]):
+            if kind == "p":
+                phones[cid].append(_phone(a, b, c, d, e))
+            else:
+                emails[cid].append({"address": a, "label": b})
+        for kind, cid, _pos, name, _key, *_ in sorted((r for r in rows if r[0] in "tl"), key=lambda r: (r[0], r[4])):
             (tags if kind == "t" else lists)[cid].append(name)
-        for kind, cid, name, value, n in rows:
+        for kind, cid, _pos, name, value, _c, _d, _e, n in rows:
             if kind == "c":
                 custom[cid].append((name, value))
             elif kind == "a":

@@ -14,19 +14,17 @@ from sqlalchemy import (
     bindparam,
     cast,
     func,
-    literal,
     literal_column,
-    null,
     select,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from plugin_host.permissions import Principal, contact_read_filter
 from plugin_host.phones import normalise
 from plugin_host.repo.base import Bound
-from plugin_host.repo.contacts import ContactRepository
-from plugin_host.repo.query import EM, PH, C
+from plugin_host.repo.contacts import ContactRepository, phones_emails_json
+from plugin_host.repo.query import PH, C
 from plugin_host.text import prefix_upper_bound
 
 #: Phones read per tier (a tier with more matches is only ever "ambiguous" or a shared number).
@@ -69,14 +67,6 @@ def _visible(p: Principal, full: bool) -> Select[Any]:
     return select(*cols).where(C.c.id.in_(bindparam("ids", expanding=True)), contact_read_filter(p, C))
 
 
-_PHONES = select(PH.c.contact_id, PH.c.position, literal("p").label("what"), PH.c.raw, PH.c.e164, PH.c.extension,
-                 PH.c.label, PH.c.kind).where(PH.c.contact_id.in_(bindparam("ids", expanding=True)))
-_EMAILS = select(EM.c.contact_id, EM.c.position, literal("e").label("what"), EM.c.address, null(), null(),
-                 EM.c.label, null()).where(EM.c.contact_id.in_(bindparam("ids", expanding=True)))
-#: A caller-ID answer's phones and e-mails in one round trip.
-_CHILDREN = union_all(_PHONES, _EMAILS)
-
-
 @lru_cache(maxsize=4096)
 def _answer(p: Principal, tiers: tuple[str, ...]) -> Select[Any]:
     """PostgreSQL: a whole caller-ID answer in one statement (one round trip for a hit or a miss).
@@ -91,41 +81,9 @@ def _answer(p: Principal, tiers: tuple[str, ...]) -> Select[Any]:
     m = _probe(tiers).cte("m").prefix_with("MATERIALIZED")
     tier = select(func.min(m.c.tier)).where(m.c.contact_id == C.c.id).scalar_subquery()
     ids = cast(select(func.array_agg(m.c.contact_id)).scalar_subquery(), ARRAY(BigInteger))  # ANY(array), not IN
-    phones = (select(func.json_agg(aggregate_order_by(
-        func.json_build_array(PH.c.raw, PH.c.e164, PH.c.extension, PH.c.label, PH.c.kind), PH.c.position)))
-        .where(PH.c.contact_id == C.c.id).scalar_subquery())
-    emails = (select(func.json_agg(aggregate_order_by(func.json_build_array(EM.c.address, EM.c.label),
-                                                      EM.c.position)))
-              .where(EM.c.contact_id == C.c.id).scalar_subquery())
-    return (select(C, tier.label("tier"), phones.label("phones_json"), emails.label("emails_json"))
+    return (select(C, tier.label("tier"), *phones_emails_json(C.c.id))
             .where(C.c.id == any_(ids), contact_read_filter(p, C))
             .order_by(literal_column("tier"), C.c.id).limit(literal_column(str(CONTACTS_PER_TIER + 1))))
-
-
-class _Answer(ContactRepository):
-    """Hydrates a caller-ID answer (phones and e-mails only) with one statement for both, or from
-    the JSON arrays that came with the rows (``rows``, PostgreSQL)."""
-
-    def __init__(self, *args: Any, rows: Sequence[Mapping[str, Any]] | None = None, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self._with_children = rows
-
-    def _phones_emails(self, ids: list[int], phones: dict, emails: dict) -> None:
-        if self._with_children is not None:
-            for r in self._with_children:
-                cid = r["id"]
-                phones[cid] = [{"number": raw, "e164": e164, "extension": extension, "label": label, "kind": kind,
-                                "valid": kind != "invalid"}
-                               for raw, e164, extension, label, kind in r["phones_json"] or ()]
-                emails[cid] = [{"address": address, "label": label} for address, label in r["emails_json"] or ()]
-            return
-        rows = sorted(self.s.execute(_CHILDREN, {"ids": ids}).all(), key=lambda r: (r[2], r[0], r[1]))
-        for cid, _pos, what, value, e164, extension, label, kind in rows:
-            if what == "p":
-                phones[cid].append({"number": value, "e164": e164, "extension": extension, "label": label,
-                                    "kind": kind, "valid": kind != "invalid"})
-            else:
-                emails[cid].append({"address": value, "label": label})
 
 
 class LookupRepository(Bound):
@@ -196,7 +154,7 @@ class LookupRepository(Bound):
         found: Sequence[Mapping[str, Any]] = [rows[i] for i in ids] if rows else (
             self.s.execute(_visible(self.p, True), {"ids": ids}).mappings().all() if ids else [])
         found = sorted(found, key=lambda r: (r["sort_key"], r["id"]))
-        contacts = _Answer(self.s, self.p).hydrate(found, light=True) if found else []
+        contacts = ContactRepository(self.s, self.p).hydrate(found, light=True) if found else []
         return {"number": number, "e164": normalise(number, self.region).e164,
                 "match": how if ids or how == "ambiguous" else "none", "contacts": contacts}
 
@@ -213,5 +171,5 @@ class LookupRepository(Bound):
             if how == "suffix" and len(found) > 1:
                 how, found = "ambiguous", []
             found = sorted(found[:CONTACTS_PER_TIER], key=lambda r: (r["sort_key"], r["id"]))
-        contacts = _Answer(self.s, self.p, rows=found).hydrate(found, light=True) if found else []
+        contacts = ContactRepository(self.s, self.p).hydrate(found, light=True) if found else []
         return {"number": number, "e164": normalise(number, self.region).e164, "match": how, "contacts": contacts}

@@ -24,15 +24,18 @@ must each match the start of one of those, or the whole query the start of one.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     and_,
-    case,
+    any_,
+    bindparam,
     column,
     exists,
     false,
@@ -44,6 +47,7 @@ from sqlalchemy import (
     text,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from plugin_host.models import COVER_BYTES, KEY_BYTES
 from plugin_host.phones import digits_of
@@ -58,6 +62,7 @@ TEXT_CAP = {"sqlite": 8000, "postgresql": 3000}  # substring candidates (each is
 WALK = {"sqlite": 20000, "postgresql": 20000}  # rows of name order checked before any source
 RANGE_WALK = 20000  # rows of one name range walked
 QUICK = 1000  # candidates counted before any walk
+DENSE = 4  # PostgreSQL: a substring estimated at more than this many times a count's cap is not counted
 MAX_VALUES = 24  # distinct last names / companies of a prefix read one by one in name order
 CHUNK = 200
 FTS = table("contacts_fts", column("rowid"))
@@ -87,6 +92,10 @@ class Plan:
     ranges: list[str]  # sort_key prefixes to walk
     covers: list[list[Source]] | None  # alternatives; each covers every match. None: walk only
     prefixes: list[Source] = field(default_factory=list)  # name-key sources whose rows all match
+    # Several words: for the rows of one last name / company value, the ``sort_key`` prefixes that
+    # hold every match, and whether every row there matches (or None). Arguments: the key column, the
+    # value, and whether the other key (company / last name) has no value starting with a prefix.
+    narrow: Callable[[str, str, Callable[[str], bool]], tuple[list[str], bool] | None] | None = None
 
 
 def _opaque(col: Any, opaque: bool) -> Any:
@@ -168,8 +177,24 @@ def plan(tenant_id: int, q: str, match: str) -> Plan | None:
         covers = [[*whole, Source("text", term=longest)]] if len(longest) >= 3 else None
     else:
         covers = [whole + _prefix_sources(tenant_id, w, addressy) for w in dict.fromkeys(words)]
+    def narrow(col: str, value: str, none_other: Callable[[str], bool]) -> tuple[list[str], bool] | None:
+        """A row with ``col = value`` matches if it matches every word (its display name, this value or
+        its other key starts with the word), or the whole query likewise; the rows matching the whole
+        query by display name are in every cover anyway (``whole``). When the value starts with neither
+        the query nor some word, and no other key starts with that word, the other matches' display
+        names start with it: one range of name order ("smith j": the J... Smiths, not every Smith),
+        and with one such word every row there matches."""
+        unmatched = [w for w in words if not value.startswith(w)]
+        if substring or addressy or value.startswith(key) or not unmatched:
+            return None
+        word = max(unmatched, key=len)
+        if not none_other(word):
+            return None
+        return [sort_prefix(word)], len(unmatched) == 1
+
     # Several words rarely match densely all over name order: no name-order walk, the ranges instead.
-    return Plan(words_cond, False, [sort_prefix(key), *(sort_prefix(w) for w in dict.fromkeys(words))], covers)
+    return Plan(words_cond, False, [sort_prefix(key), *(sort_prefix(w) for w in dict.fromkeys(words))], covers,
+                narrow=narrow)
 
 
 Pos = tuple[str, int]  # (sort_key, id)
@@ -192,9 +217,17 @@ def _upto(c: Cols, bound: Pos | None) -> list[ColumnElement[bool]]:
 class SearchPager:
     """Runs a search page for a repository (its session, principal and base filters)."""
 
-    def __init__(self, session: Any, base: list[ColumnElement[bool]], dialect: str) -> None:
+    def __init__(self, session: Any, base: list[ColumnElement[bool]], dialect: str,
+                 children: Callable[[Any], list[Any]] | None = None) -> None:
         self.s, self.base = session, base
         self.dialect = dialect if dialect in WALK else "postgresql"
+        self.children = children  # extra columns of the page's rows (PostgreSQL: phones, e-mails... as JSON)
+        self._seen_values: dict[tuple[str, str, int], list[Any]] = {}
+
+    def _execute(self, stmt: Any, params: Any = None) -> Any:
+        """Core statements on the session's connection (its transaction), without the ORM's
+        per-statement work: a page runs up to ~15 of them."""
+        return self.s.connection().execute(stmt, params)
 
     def page(self, tenant_id: int, q: str, match: str, after: Pos | None, limit: int) -> list[Mapping[str, Any]]:
         """Up to ``limit + 1`` rows after ``after``, in name order."""
@@ -202,6 +235,12 @@ class SearchPager:
         if p is None:
             return []
         n = limit + 1
+        # the last-name / company ranges the plan will read value by value, in one round trip: a
+        # substring's prefixes, and every word's of several (a single word's are asked only if the
+        # display-name range is small: a dense "m" stops there)
+        several = p.covers if p.covers and len(p.covers) > 1 else []
+        self._prefetch_values([src for src in (*p.prefixes, *(src for cover in several for src in cover))
+                               if src.kind == "key" and src.col in ("last_key", "company_key")], tenant_id)
         found: dict[int, str] = {}
         if p.prefixes and p.covers:
             for prefix in p.ranges:
@@ -273,7 +312,7 @@ class SearchPager:
             # No ORDER BY here: the subquery yields name order and is read lazily, so a dense match
             # stops the walk early (sorting would read all ``rows`` first). Sorted in Python.
             stmt = select(sub.c.id, sub.c.sort_key).where(p.cond(sub.c, False)).limit(n)
-        got = self.s.execute(stmt).all()
+        got = self._execute(stmt).all()
         found.update((i, k) for i, k in got)
         return len(got)
 
@@ -281,23 +320,23 @@ class SearchPager:
                     rows: int, bound: Pos | None = None) -> tuple[int, Pos | None]:
         """The first ``rows`` rows of name order (up to ``bound``): (matches, position of the last
         row checked), the position None when fewer rows exist (the walk saw them all)."""
-        sub = self._name_order([*self.base, *_after(C.c, after), *_upto(C.c, bound)], rows, numbered=True)
-        cond = p.cond(sub.c, False)
-        # read lazily in name order (no ORDER BY); the row numbered ``rows`` marks how far it got
-        stmt = (select(sub.c.id, sub.c.sort_key, sub.c.rn, case((cond, 1), else_=0))
-                .where(or_(cond, sub.c.rn == rows)).limit(n + 1))
-        matched, last = 0, None
-        for cid, key, rn, hit in self.s.execute(stmt):
-            if hit and matched < n:
-                found[cid] = key
-                matched += 1
-            if rn == rows:
-                last = (key, cid)
-        return matched, last
+        terms = [*self.base, *_after(C.c, after), *_upto(C.c, bound)]
+        # Only the matches come back, in name order as the index yields them, and the walk stops at
+        # the page. Numbering the rows instead (row_number(), to learn where the walk ended) cost SQLite
+        # the whole window before the first row (20,000 rows: ~20 ms) and PostgreSQL 10-20 % of a
+        # page; now only a walk that did not fill the page asks where its last row was (an index-only
+        # OFFSET of the same walk).
+        sub = self._name_order(terms, rows)
+        got = self._execute(select(sub.c.id, sub.c.sort_key).where(p.cond(sub.c, False)).limit(n)).all()
+        found.update((cid, key) for cid, key in got)
+        if len(got) >= n:
+            return len(got), None
+        mark = self._execute(select(sub.c.sort_key, sub.c.id).offset(rows - 1).limit(1)).first()
+        return len(got), (None if mark is None else (mark[0], mark[1]))
 
-    def _name_order(self, terms: list[ColumnElement[bool]], rows: int, numbered: bool = False) -> Any:
+    def _name_order(self, terms: list[ColumnElement[bool]], rows: int) -> Any:
         """The first ``rows`` rows of name order with ``terms``, with the columns a search condition
-        reads (and ``rn``, their number in name order, when ``numbered``).
+        reads.
 
         PostgreSQL: the rows that fit ``ix_contacts_name_cover`` are read from it alone (an index
         only scan: no table page per row), the others from ``ix_contacts_name_long``, and the two
@@ -305,13 +344,11 @@ class SearchPager:
         """
         cols = (C.c.id, C.c.sort_key, C.c.last_key, C.c.company_key, C.c.search_text)
         if self.dialect != "postgresql":
-            extra = [func.row_number().over(order_by=(C.c.sort_key, C.c.id)).label("rn")] if numbered else []
-            return select(*cols, *extra).where(*terms).order_by(C.c.sort_key, C.c.id).limit(rows).subquery()
+            return select(*cols).where(*terms).order_by(C.c.sort_key, C.c.id).limit(rows).subquery()
         parts = [select(*cols).where(*terms, which).order_by(C.c.sort_key, C.c.id).limit(rows)
                  for which in (FITS, LONG)]
         both = union_all(*parts).subquery()
-        extra = [func.row_number().over(order_by=(both.c.sort_key, both.c.id)).label("rn")] if numbered else []
-        return select(both, *extra).order_by(both.c.sort_key, both.c.id).limit(rows).subquery()
+        return select(both).order_by(both.c.sort_key, both.c.id).limit(rows).subquery()
 
     # ------------------------------------------------------------------ sources
     def _cheapest_cover(self, p: Plan, tenant_id: int, after: Pos | None, bound: Pos | None,
@@ -351,7 +388,7 @@ class SearchPager:
         """(candidates up to ``cap + 1``, ``cap``, the ids of a child source or the distinct values
         of a name key read value by value)."""
         if src.kind == "child":
-            ids = sorted(set(self.s.execute(src.ids.limit(cap + 1)).scalars()))
+            ids = sorted(set(self._execute(src.ids.limit(cap + 1)).scalars()))
             return len(ids), cap, ids
         if src.kind == "key" and src.col != "sort_key":
             values = self._values(src, tenant_id)
@@ -363,14 +400,28 @@ class SearchPager:
                 terms.append(C.c.sort_key >= after[0])
             if bound is not None:
                 terms.append(C.c.sort_key <= bound[0])
-            inner = select(literal(1)).where(*terms).limit(cap + 1).subquery()
+            inner = union_all(*(select(literal(1)).where(*terms, *which).limit(cap + 1)
+                                for which in self._halves(src.col))).subquery()
         elif self.dialect != "sqlite" and not _trigrams(src.term):
             return cap + 1, cap, None  # no trigram to look up: the index would return every row
         elif self.dialect == "sqlite":
             inner = select(literal(1)).select_from(FTS).where(_match(src.term)).limit(cap + 1).subquery()
+        elif self._estimate(src.term) > DENSE * cap:
+            # Counting a common trigram builds its whole bitmap (``ann`` at 1M contacts: ~28,000 rows,
+            # 8-14 ms) only to learn that it is too many: the planner's estimate says so at once. An
+            # estimate too low just means counting, as before.
+            return cap + 1, cap, None
         else:
             inner = select(literal(1)).where(C.c.tenant_id == tenant_id, _like(C.c, src.term)).limit(cap + 1).subquery()
-        return self.s.execute(select(func.count()).select_from(inner)).scalar_one(), cap, None
+        return self._execute(select(func.count()).select_from(inner)).scalar_one(), cap, None
+
+    def _estimate(self, term: str) -> float:
+        """PostgreSQL's estimate of the rows whose ``search_text`` contains ``term`` (planning only)."""
+        plan = self._execute(text("EXPLAIN (FORMAT JSON) SELECT 1 FROM contacts WHERE search_text LIKE :p "
+                                   "ESCAPE '\\'"), {"p": f"%{escape_like(term)}%"}).scalar_one()
+        if isinstance(plan, str):
+            plan = json.loads(plan)
+        return float(plan[0]["Plan"]["Plan Rows"])
 
     def _read(self, p: Plan, src: Source, ids: list[Any] | None, found: dict[int, str], n: int,
               after: Pos | None, bound: Pos | None, tenant_id: int) -> None:
@@ -381,21 +432,43 @@ class SearchPager:
             assert ids is not None
             for i in range(0, len(ids), CHUNK):
                 stmt = select(C.c.id, C.c.sort_key).where(C.c.id.in_(ids[i:i + CHUNK]), *terms)
-                found.update((cid, k) for cid, k in self.s.execute(stmt))
+                found.update((cid, k) for cid, k in self._execute(stmt))
             return
         if src.kind == "key" and ids is not None:  # the key's distinct values: one ordered read each
+            halves = self._halves(src.col)
+            other = "company_key" if src.col == "last_key" else "last_key"
+
+            def none_other(prefix: str) -> bool:
+                return not self._values(Source("key", other, prefix), tenant_id)
+
             parts = []
+            plain = [*self.base, *_after(C.c, after), *_upto(C.c, bound)]  # without the condition
             for value in ids:
-                sub = _covering(select(C.c.id, C.c.sort_key).where(C.c[src.col] == value, *terms)
-                                .order_by(C.c.sort_key, C.c.id).limit(n), src.col).subquery()
+                narrowed = p.narrow(src.col, value, none_other) if p.narrow and src.col in ("last_key", "company_key") \
+                    else None
+                ranges, exact = narrowed if narrowed else ([None], False)
+                for prefix in ranges:
+                    where = [C.c[src.col] == value, *(plain if exact else terms), *halves[0]]
+                    if prefix is not None:
+                        where.append(_range(C.c.sort_key, prefix))
+                    sub = _covering(select(C.c.id, C.c.sort_key).where(*where).order_by(C.c.sort_key, C.c.id)
+                                    .limit(n), src.col).subquery()
+                    parts.append(select(sub.c.id, sub.c.sort_key))
+            for which in halves[1:] if ids else ():  # rows too long for the covering index (``_values`` has
+                # their values too: none at all means none of them either)
+                sub = (select(C.c.id, C.c.sort_key).where(_range(C.c[src.col], src.key), *terms, *which)
+                       .order_by(C.c.sort_key, C.c.id).limit(n)).subquery()
                 parts.append(select(sub.c.id, sub.c.sort_key))
             if parts:
-                found.update((cid, k) for cid, k in self.s.execute(union_all(*parts)))
+                found.update((cid, k) for cid, k in self._execute(union_all(*parts)))
             return
         if src.kind == "key":
-            stmt = _covering(select(C.c.id, C.c.sort_key).where(_range(C.c[src.col], src.key), *terms)
-                             .order_by(C.c.sort_key.concat(""), C.c.id).limit(n), src.col)
-            found.update((cid, k) for cid, k in self.s.execute(stmt))
+            parts = []
+            for which in self._halves(src.col):
+                sub = _covering(select(C.c.id, C.c.sort_key).where(_range(C.c[src.col], src.key), *terms, *which)
+                                .order_by(C.c.sort_key.concat(""), C.c.id).limit(n), src.col).subquery()
+                parts.append(select(sub.c.id, sub.c.sort_key))
+            found.update((cid, k) for cid, k in self._execute(union_all(*parts)))
             return
         if self.dialect == "sqlite":
             where = C.c.id.in_(select(FTS.c.rowid).where(_match(src.term)))
@@ -403,29 +476,66 @@ class SearchPager:
             where = _like(C.c, src.term)
         stmt = (select(C.c.id, C.c.sort_key).where(where, *terms)
                 .order_by(C.c.sort_key.concat(""), C.c.id).limit(n))
-        found.update((cid, k) for cid, k in self.s.execute(stmt))
+        found.update((cid, k) for cid, k in self._execute(stmt))
 
     def _values(self, src: Source, tenant_id: int) -> list[Any]:
         """Up to ``MAX_VALUES + 1`` distinct values of the key in the source's range (a skip scan:
-        one index probe per value)."""
-        col = src.col
-        stmt = text(f"""
-            WITH RECURSIVE v(k) AS (
-              SELECT (SELECT {col} FROM contacts WHERE tenant_id = :t AND {col} >= :lo AND {col} < :hi
+        one index probe per value); asked once per page (``_prefetch_values`` asks for a plan's all)."""
+        memo = (src.col, src.key, tenant_id)
+        if memo not in self._seen_values:
+            self._prefetch_values([src], tenant_id)
+        return self._seen_values[memo]
+
+    def _prefetch_values(self, sources: list[Source], tenant_id: int) -> None:
+        """``_values`` of several sources in one statement (one skip scan each)."""
+        todo = list(dict.fromkeys((src.col, src.key) for src in sources
+                                  if (src.col, src.key, tenant_id) not in self._seen_values))
+        if not todo:
+            return
+        ctes, selects, params = [], [], {"t": tenant_id, "m": MAX_VALUES + 1}
+        for i, (col, key) in enumerate(todo):
+            # PostgreSQL: a skip scan of the covering index (the rows that fit it: nearly all), plus the
+            # values of the other rows (``LONG``: few, all in ix_contacts_name_long), so none is missed.
+            halves = self._halves(col)
+            only = f" AND {halves[0][0]}" if halves[0] else ""
+            lo, hi = f":lo{i}", f":hi{i}"
+            params.update({f"lo{i}": key, f"hi{i}": prefix_upper_bound(key)})
+            ctes.append(f"""v{i}(k) AS (
+              SELECT (SELECT {col} FROM contacts WHERE tenant_id = :t AND {col} >= {lo} AND {col} < {hi}{only}
                       ORDER BY {col} LIMIT 1)
               UNION ALL
-              SELECT (SELECT {col} FROM contacts WHERE tenant_id = :t AND {col} > v.k AND {col} < :hi
-                      ORDER BY {col} LIMIT 1) FROM v WHERE v.k IS NOT NULL
-            ) SELECT k FROM v WHERE k IS NOT NULL LIMIT :m""")
-        return list(self.s.execute(stmt, {"t": tenant_id, "lo": src.key, "hi": prefix_upper_bound(src.key),
-                                          "m": MAX_VALUES + 1}).scalars())
+              SELECT (SELECT {col} FROM contacts WHERE tenant_id = :t AND {col} > v{i}.k AND {col} < {hi}{only}
+                      ORDER BY {col} LIMIT 1) FROM v{i} WHERE v{i}.k IS NOT NULL)""")
+            selects.append(f"SELECT {i} AS s, k FROM (SELECT k FROM v{i} WHERE k IS NOT NULL LIMIT :m) AS f{i}")
+            selects += [f"SELECT {i} AS s, k FROM (SELECT {col} AS k FROM contacts WHERE tenant_id = :t AND "
+                        f"{col} >= {lo} AND {col} < {hi} AND {which[0]} LIMIT :m) AS l{i}" for which in halves[1:]]
+        stmt = text(f"WITH RECURSIVE {', '.join(ctes)} {' UNION ALL '.join(selects)}")
+        got: list[list[Any]] = [[] for _ in todo]
+        for i, value in self._execute(stmt, params):
+            got[i].append(value)
+        for (col, key), values in zip(todo, got, strict=True):
+            self._seen_values[(col, key, tenant_id)] = list(dict.fromkeys(values))[:MAX_VALUES + 1]
+
+    def _halves(self, col: str) -> list[list[Any]]:
+        """The predicates of the partial indexes holding ``col``'s rows, one read each: PostgreSQL's
+        last-name and company keys are in ``ix_contacts_*_cover`` (the rows that fit a b-tree entry,
+        with the permission columns; migration 0007), the other rows in ``ix_contacts_name_long``
+        (few by construction: read by range). Otherwise one read."""
+        if self.dialect == "postgresql" and col in ("last_key", "company_key"):
+            return [[FITS], [LONG]]
+        return [[]]
 
     # ------------------------------------------------------------------ rows
     def _rows(self, found: dict[int, str], n: int) -> list[Mapping[str, Any]]:
         ids = [i for _, i in _ordered(found)[:n]]
         if not ids:
             return []
-        rows = self.s.execute(select(C).where(C.c.id.in_(ids), *self.base)).mappings().all()
+        if self.dialect == "postgresql":  # one statement text whatever the page: prepared, parsed once
+            which = C.c.id == any_(bindparam("page_ids", ids, type_=ARRAY(BigInteger)))
+        else:
+            which = C.c.id.in_(ids)
+        extra = self.children(C.c.id) if self.children else []
+        rows = self._execute(select(C, *extra).where(which, *self.base)).mappings().all()
         return sorted(rows, key=lambda r: (r["sort_key"], r["id"]))
 
 
