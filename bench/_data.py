@@ -65,6 +65,19 @@ def backends(choice: str) -> list[str]:
 
 
 # ------------------------------------------------------------------------------------------ timing
+def machine_speed(rounds: int = 3) -> str:
+    """A fixed pure-Python loop (10^7 additions), best and worst of ``rounds``: on a shared virtual
+    machine the same code runs up to 2x slower from one hour to the next, which every figure inherits."""
+    secs = []
+    for _ in range(rounds):
+        t = time.perf_counter()
+        total = 0
+        for i in range(10_000_000):
+            total += i
+        secs.append(time.perf_counter() - t)
+    return f"machine: 10^7-addition Python loop {min(secs):.2f}-{max(secs):.2f} s"
+
+
 def pct(values: list[float], p: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, max(0, round(p / 100 * (len(s) - 1))))]

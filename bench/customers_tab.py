@@ -15,7 +15,7 @@ import statistics
 import time
 from typing import Any
 
-from bench._data import backends, ensure_dataset, line, open_app, parse_args, timed
+from bench._data import backends, ensure_dataset, line, machine_speed, open_app, parse_args, timed
 from bench.lookup_search import baseline
 
 KEYSTROKES = ["m", "mu", "mul", "mull", "s", "sc", "sch", "schm", "j", "jo", "joh", "john", "g", "go", "gon",
@@ -83,7 +83,7 @@ def pct95(v: list[float]) -> float:
 
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0])
-    print(f"bench.customers_tab  rows={args.rows:,}  {time.strftime('%Y-%m-%d %H:%M')}")
+    print(f"bench.customers_tab  rows={args.rows:,}  {time.strftime('%Y-%m-%d %H:%M')}  {machine_speed()}")
     for backend in backends(args.db):
         run(backend, args)
 

@@ -28,6 +28,7 @@ import random
 import time
 from pathlib import Path
 
+from bench._data import machine_speed
 from bench._mem import (
     TMP,
     baseline_table,
@@ -217,7 +218,7 @@ def main() -> None:
 
     path = csv_path(a.rows)
     csv_path(a.rows, "changed")
-    print(f"file: {path} ({path.stat().st_size / 1e6:.0f} MB, {a.rows:,} rows)")
+    print(f"file: {path} ({path.stat().st_size / 1e6:.0f} MB, {a.rows:,} rows)  {machine_speed()}")
     for backend in (["sqlite", "pg"] if a.db == "both" else [a.db]):
         r = str(a.rows)
         run_phase(MODULE, "--phase", "setup", "--backend", backend, "--rows", r)

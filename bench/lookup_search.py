@@ -14,7 +14,7 @@ import statistics
 import time
 from typing import Any
 
-from bench._data import backends, ensure_dataset, line, open_app, parse_args, timed, url_for
+from bench._data import backends, ensure_dataset, line, machine_speed, open_app, parse_args, timed, url_for
 
 SEARCHES = ["m", "s", "mu", "sch", "mül", "mull", "muller", "jo", "john", "ga", "gonz", "de j", "o'b", "zh",
             "x", "yam", "acme", "lef", "ang", "wis", "ann", "zzq", "xyz", "smith j", "ro"]
@@ -116,7 +116,7 @@ def run(backend: str, args: Any) -> None:
 
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0])
-    print(f"bench.lookup_search  rows={args.rows:,}  {time.strftime('%Y-%m-%d %H:%M')}")
+    print(f"bench.lookup_search  rows={args.rows:,}  {time.strftime('%Y-%m-%d %H:%M')}  {machine_speed()}")
     for backend in backends(args.db):
         run(backend, args)
 
