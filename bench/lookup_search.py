@@ -60,37 +60,46 @@ def run(backend: str, args: Any) -> None:
     with app.app_context():
         upgrade()
         base = baseline(backend, args.rows, meta["tenant_id"], hits)
-        b50 = statistics.median(base)
-        print(line("baseline: raw DBAPI e164 equality", base, None, 99))
+    b50 = statistics.median(base)
+    print(line("baseline: raw DBAPI e164 equality", base, None, 99))
+    # In-process figures are repository calls in one session (a caller holding a session, as the
+    # PBX's in-process lookup does); the HTTP calls run with no app context open, so each request has
+    # its own and ends its transaction as in a server (``end_transaction``).
+    with app.app_context():
         s = db.session
         agent = principal_for(s, meta["agent"])
         admin = principal_for(s, meta["admin"])
         lk = LookupRepository(s, agent)
         print(line("match_ids (agent, hit)", timed(lk.match_ids, hits), b50, 99, 1, 50))
-        print(line("match_ids (agent, miss: e164+national+suffix)", timed(lk.match_ids, misses), b50, 99, 1, 50))
+        print(line("match_ids (agent, miss: e164+national+suffix)", timed(lk.match_ids, misses),
+                   b50, 99, 1, 50))
         print(line("lookup (agent, hit, hydrated)", timed(lk.lookup, hits), b50, 99, 1, 50))
-        print(line("lookup (admin, hit, hydrated)", timed(LookupRepository(s, admin).lookup, hits), b50, 99, 1, 50))
-        s.rollback()
-        client = app.test_client()
-        hdr = {"Authorization": f"Bearer {meta['tokens']['agent']}"}
+        print(line("lookup (admin, hit, hydrated)", timed(LookupRepository(s, admin).lookup, hits),
+                   b50, 99, 1, 50))
+    client = app.test_client()
+    hdr = {"Authorization": f"Bearer {meta['tokens']['agent']}"}
 
-        def http(n: str) -> None:
-            resp = client.get("/api/v1/lookup", query_string={"number": n}, headers=hdr)
-            assert resp.status_code == 200, resp.data
+    def http(n: str) -> None:
+        resp = client.get("/api/v1/lookup", query_string={"number": n}, headers=hdr)
+        assert resp.status_code == 200, resp.data
 
-        print(line("GET /api/v1/lookup (test_client, hit)", timed(http, hits), b50, 99, 10))
-        print(line("GET /api/v1/lookup (test_client, miss)", timed(http, misses), b50, 99, 10))
-        if not args.no_http:
-            import requests
+    print(line("GET /api/v1/lookup (test_client, hit)", timed(http, hits), b50, 99, 10))
+    print(line("GET /api/v1/lookup (test_client, miss)", timed(http, misses), b50, 99, 10))
+    if not args.no_http:
+        import requests
 
-            from bench._http import waitress_server
+        from bench._http import waitress_server
 
-            with waitress_server(app) as root, requests.Session() as sess:
-                def real(n: str) -> None:
-                    resp = sess.get(root + "/api/v1/lookup", params={"number": n}, headers=hdr)
-                    assert resp.status_code == 200, resp.text
+        with waitress_server(app) as root, requests.Session() as sess:
+            def real(n: str) -> None:
+                resp = sess.get(root + "/api/v1/lookup", params={"number": n}, headers=hdr)
+                assert resp.status_code == 200, resp.text
 
-                print(line("GET /api/v1/lookup (waitress+requests, hit)", timed(real, hits), b50, 99, 10))
+            print(line("GET /api/v1/lookup (waitress+requests, hit)", timed(real, hits), b50, 99, 10))
+    with app.app_context():
+        s = db.session
+        agent = principal_for(s, meta["agent"])
+
         repo = ContactRepository(s, agent)
         reps = max(3, args.samples // len(SEARCHES))
         per: dict[str, list[float]] = {}

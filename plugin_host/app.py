@@ -16,7 +16,7 @@ from sqlalchemy import event
 
 from plugin_host import __version__, config
 from plugin_host.crypto import SecretBox
-from plugin_host.models import db
+from plugin_host.models import db, end_transaction
 from plugin_host.pluginmanager import Registry, build_plugin_manager, describe_plugins
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,6 +71,14 @@ def create_app(overrides: dict[str, Any] | None = None) -> APIFlask:
     config.load(app, overrides)
     app.config.update(LOCAL_DOCS_ASSETS)
     db.init_app(app)
+
+    @app.teardown_appcontext
+    def end_request_transaction(exc: BaseException | None) -> None:
+        # Runs before Flask-SQLAlchemy's session removal (teardowns run in reverse order), which would
+        # roll back: a read-only request commits instead and keeps its prepared statements.
+        if exc is None:
+            end_transaction(db.session)
+
     Migrate(app, db, directory=MIGRATIONS_DIR, render_as_batch=True, compare_type=True)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
