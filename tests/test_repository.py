@@ -931,3 +931,31 @@ def test_a_page_hydrated_in_one_round_trip_equals_the_per_kind_reads(world, sess
     assert got["custom"] == {"size": "12", "tshirt": "M", "remarks": 'quote " and\nnewline'}
     assert got["activity_count"] == 2
     assert r.get(b)["phones"] == [] and r.get(b)["tags"] == [] and r.get(b)["activity_count"] == 0
+
+
+def test_search_rows_statement_is_kept_per_filter_values_and_principal(world, session):
+    """A search page's row statement is built once and kept (``_rows_statement``): a filter with other
+    values, or another principal whose filter has the same shape, must never reuse it."""
+    from plugin_host.repo import search
+
+    admin = ContactRepository(session, world.principal("admin"))
+    for dept, tag in ((world.d1, "north"), (world.d2, "south")):
+        admin.create({"first_name": f"Zed {tag}", "visibility": "department", "department_id": dept,
+                      "tags": [tag]})
+    session.commit()
+    search._ROWS.clear()
+
+    def names(who: str, **query: object) -> list[str]:
+        page = ContactRepository(session, world.principal(who)).list(ContactQuery(q="zed", **query))
+        return [c["first_name"] for c in page["items"]]
+
+    assert names("admin", tags=["north"]) == ["Zed north"]
+    kept = len(search._ROWS)
+    assert kept == 1
+    assert names("admin", tags=["south"]) == ["Zed south"]  # same shape, other value
+    assert names("admin", tags=["north"]) == ["Zed north"]
+    assert len(search._ROWS) == kept + 1  # the first statement was reused
+    # two agents of different departments: the same filter shape with other department ids
+    assert names("agent1") == ["Zed north"]
+    assert names("agent2") == ["Zed south"]
+    assert names("agent1") == ["Zed north"]

@@ -117,7 +117,7 @@ class ContactRepository(Bound):
             from plugin_host.repo.search import SearchPager
 
             pager = SearchPager(self.s, self._where(query, search=False), self.s.get_bind().dialect.name,
-                                children=self.children_columns if pg else None)
+                                children=self.children_columns if pg else None, children_key=self.p)
             after = decode_cursor(query.after) if query.after else None
             rows = pager.page(self.p.tenant_id, query.q, query.match, after, limit)
         elif pg:  # the page's rows with their children (JSON), one round trip
