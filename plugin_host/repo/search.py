@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    String,
     and_,
     any_,
     bindparam,
@@ -41,6 +42,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     or_,
     select,
     table,
@@ -70,6 +72,20 @@ FTS = table("contacts_fts", column("rowid"))
 Cols = Any  # a column namespace: ``C.c`` or a subquery's ``.c``
 
 
+class _Walked:
+    """The columns of a name-order walk's subquery (always aliased ``WALK_ALIAS``) by name, so that a
+    page builds its condition on them once for all its walks. Qualified names: a correlated
+    ``exists`` inside the condition must reach the walk's ``id``, not its own table's."""
+
+    def __init__(self, alias: str) -> None:
+        for name in ("id", "sort_key", "last_key", "company_key", "search_text"):
+            setattr(self, name, literal_column(f"{alias}.{name}", BigInteger() if name == "id" else String()))
+
+
+WALK_ALIAS = "walk"
+WALKED = _Walked(WALK_ALIAS)
+
+
 def _range(col: Any, key: str) -> ColumnElement[bool]:
     return and_(col >= key, col < prefix_upper_bound(key))
 
@@ -96,17 +112,17 @@ class Plan:
     # hold every match, and whether every row there matches (or None). Arguments: the key column, the
     # value, and whether the other key (company / last name) has no value starting with a prefix.
     narrow: Callable[[str, str, Callable[[str], bool]], tuple[list[str], bool] | None] | None = None
-    _on_table: dict[bool, ColumnElement[bool]] = field(default_factory=dict, repr=False)
+    _built: dict[tuple[int, bool], ColumnElement[bool]] = field(default_factory=dict, repr=False)
 
     def where(self, c: Cols, opaque: bool) -> ColumnElement[bool]:
-        """``cond`` on ``c``; on the table's own columns built once per opaque-ness and reused by every
-        statement of the page (a several-word condition is ~30 range terms: building it for each of a
-        page's reads was a quarter of a page's Python time)."""
-        if c is not C.c:
+        """``cond`` on ``c`` (the table's columns or a walk's, ``WALKED``), built once per page and reused
+        by every statement of the page (a several-word condition is ~30 range terms: building it for
+        each of a page's reads and walks was a quarter of a page's Python time)."""
+        if c is not C.c and c is not WALKED:
             return self.cond(c, opaque)
-        got = self._on_table.get(opaque)
+        got = self._built.get((id(c), opaque))
         if got is None:
-            got = self._on_table[opaque] = self.cond(c, opaque)
+            got = self._built[(id(c), opaque)] = self.cond(c, opaque)
         return got
 
 
@@ -367,10 +383,10 @@ class SearchPager:
         pg = self.dialect == "postgresql"
         cols = (C.c.id, C.c.sort_key, C.c.last_key, C.c.company_key, C.c.search_text)
         walked = (select(*cols).where(*terms, *([FITS] if pg else [])).order_by(C.c.sort_key, C.c.id)
-                  .limit(rows).subquery())
+                  .limit(rows).subquery(WALK_ALIAS))
         # No ORDER BY here: the subquery yields name order and is read lazily, so a dense match stops
         # the walk early (sorting would read all ``rows`` first).
-        walk = select(walked.c.id, walked.c.sort_key).where(p.where(walked.c, False)).limit(n)
+        walk = select(walked.c.id, walked.c.sort_key).where(p.where(WALKED, False)).limit(n)
         if not pg:
             return [(i, k) for i, k in self._execute(walk)], [], walked
         others = (select(C.c.id, C.c.sort_key, literal(1)).where(*terms, LONG, p.where(C.c, True))
