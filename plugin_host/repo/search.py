@@ -272,16 +272,17 @@ class SearchPager:
                                if src.kind == "key" and src.col in ("last_key", "company_key")], tenant_id)
         found: dict[int, str] = {}
         if p.prefixes and p.covers:
-            for prefix in p.ranges:
-                self._walk(p, found, n, after, rows=RANGE_WALK, prefix=prefix)
             # Substrings: the name-key prefixes are cheap (one ordered read per last name / company)
             # and bound the name range; the other matches are then looked for before that bound
             # only: by the trigram index on PostgreSQL (with the name range, a small bitmap), by a
-            # walk of the covering name-order index on SQLite.
+            # walk of the covering name-order index on SQLite. The range walks and the prefix reads
+            # are one statement.
+            parts = [part for prefix in p.ranges for part in self._walk_parts(p, n, after, RANGE_WALK, prefix)]
             for src in p.prefixes:
                 values = self._values(src, tenant_id)
                 if len(values) <= MAX_VALUES:
-                    self._read(p, src, values, found, n, after, None, tenant_id)
+                    parts += self._read_parts(p, src, values, n, after, None, tenant_id)
+            self._gather(parts, found)
             best = _ordered(found)
             if len(best) >= n:
                 for src in p.covers[0]:
@@ -301,8 +302,8 @@ class SearchPager:
             # a small cover answers alone; otherwise the name ranges of the words give a first page
             cover = self._cheapest_cover(p, tenant_id, after, None, quick=True)
             if cover is None:
-                for prefix in p.ranges:
-                    self._walk(p, found, n, after, rows=RANGE_WALK, prefix=prefix)
+                self._gather([part for prefix in p.ranges
+                              for part in self._walk_parts(p, n, after, RANGE_WALK, prefix)], found)
         if cover is None:
             if p.walkable:
                 matched, last = self._walk_first(p, found, n, after, WALK[self.dialect])
@@ -316,9 +317,9 @@ class SearchPager:
             bound = None
         if cover is None:
             self._walk(p, found, n, after, bound=bound)
-        else:
-            for src, ids in cover:
-                self._read(p, src, ids, found, n, after, bound, tenant_id)
+        else:  # every source of the cover in one statement
+            self._gather([part for src, ids in cover
+                          for part in self._read_parts(p, src, ids, n, after, bound, tenant_id)], found)
         return self._rows(found, n)
 
     # ------------------------------------------------------------------ walks
@@ -337,10 +338,7 @@ class SearchPager:
                 stmt = (select(C.c.id, C.c.sort_key).where(*terms, p.where(C.c, True))
                         .order_by(C.c.sort_key, C.c.id).limit(n))
         else:
-            fits, longs, _ = self._capped_walk(p, terms, rows, n)
-            found.update(fits)
-            found.update(longs)
-            return len(fits) + len(longs)
+            return self._gather(self._walk_parts(p, n, after, rows, prefix, bound), found)
         got = self._execute(stmt).all()
         found.update((i, k) for i, k in got)
         return len(got)
@@ -368,6 +366,41 @@ class SearchPager:
         # ``n`` matches are all before ``last`` and the page is known anyway.
         return sum(1 for cid, key in (*fits, *longs) if (key, cid) <= last), last
 
+    def _walk_parts(self, p: Plan, n: int, after: Pos | None, rows: int, prefix: str | None = None,
+                    bound: Pos | None = None) -> list[Any]:
+        """``_walk``'s statement as parts of a UNION ALL of (id, sort_key) (``_gather``)."""
+        terms = [*self.base, *_after(C.c, after), *_upto(C.c, bound)]
+        if prefix is not None:
+            terms.append(_range(C.c.sort_key, prefix))
+        walk, others, _ = self._capped_walk_parts(p, terms, rows, n)
+        return [_member(walk), *([] if others is None else [_member(others)])]
+
+    def _gather(self, parts: list[Any], found: dict[int, str]) -> int:
+        """Runs the (id, sort_key) selects ``parts`` as one statement (one round trip, one execution's
+        overhead) and adds their rows to ``found``; returns how many rows came back."""
+        if not parts:
+            return 0
+        got = self._execute(parts[0] if len(parts) == 1 else union_all(*parts)).all()
+        found.update((cid, key) for cid, key in got)
+        return len(got)
+
+    def _capped_walk_parts(self, p: Plan, terms: list[ColumnElement[bool]], rows: int,
+                           n: int) -> tuple[Any, Any, Any]:
+        """``_capped_walk``'s selects: the walk, the read of the rows outside the covering index (None
+        on SQLite), and the walked subquery."""
+        pg = self.dialect == "postgresql"
+        cols = (C.c.id, C.c.sort_key, C.c.last_key, C.c.company_key, C.c.search_text)
+        walked = (select(*cols).where(*terms, *([FITS] if pg else [])).order_by(C.c.sort_key, C.c.id)
+                  .limit(rows).subquery(WALK_ALIAS))
+        # No ORDER BY here: the subquery yields name order and is read lazily, so a dense match stops
+        # the walk early (sorting would read all ``rows`` first).
+        walk = select(walked.c.id, walked.c.sort_key).where(p.where(WALKED, False)).limit(n)
+        if not pg:
+            return walk, None, walked
+        others = (select(C.c.id, C.c.sort_key).where(*terms, LONG, p.where(C.c, True))
+                  .order_by(C.c.sort_key, C.c.id).limit(n))
+        return walk, others, walked
+
     def _capped_walk(self, p: Plan, terms: list[ColumnElement[bool]], rows: int,
                      n: int) -> tuple[list[tuple[int, str]], list[tuple[int, str]], Any]:
         """The matches (up to ``n``, as (id, sort_key), in name order) among the first ``rows`` rows of
@@ -380,18 +413,10 @@ class SearchPager:
         ordered walk cost a Merge Append and three more plan nodes per walked row (~20 % of a
         10,000-row walk).
         """
-        pg = self.dialect == "postgresql"
-        cols = (C.c.id, C.c.sort_key, C.c.last_key, C.c.company_key, C.c.search_text)
-        walked = (select(*cols).where(*terms, *([FITS] if pg else [])).order_by(C.c.sort_key, C.c.id)
-                  .limit(rows).subquery(WALK_ALIAS))
-        # No ORDER BY here: the subquery yields name order and is read lazily, so a dense match stops
-        # the walk early (sorting would read all ``rows`` first).
-        walk = select(walked.c.id, walked.c.sort_key).where(p.where(WALKED, False)).limit(n)
-        if not pg:
+        walk, others, walked = self._capped_walk_parts(p, terms, rows, n)
+        if others is None:
             return [(i, k) for i, k in self._execute(walk)], [], walked
-        others = (select(C.c.id, C.c.sort_key, literal(1)).where(*terms, LONG, p.where(C.c, True))
-                  .order_by(C.c.sort_key, C.c.id).limit(n))
-        got = self._execute(union_all(walk.add_columns(literal(0)), others)).all()
+        got = self._execute(union_all(walk.add_columns(literal(0)), others.add_columns(literal(1)))).all()
         return [(i, k) for i, k, t in got if t == 0], [(i, k) for i, k, t in got if t == 1], walked
 
     def _name_order(self, terms: list[ColumnElement[bool]], rows: int) -> Any:
@@ -420,6 +445,8 @@ class SearchPager:
         if not p.covers:
             return None
         counted: dict[Source, tuple[int, int, list[Any] | None]] = {}  # src -> (count, cap used, ids/values)
+        if quick and len(p.covers) > 1:
+            self._precount(p, tenant_id, after, bound, QUICK, counted)
         best: tuple[int, list[tuple[Source, list[Any] | None]]] | None = None
         for cover in p.covers:
             total, chosen = 0, []
@@ -455,13 +482,7 @@ class SearchPager:
             if len(values) <= MAX_VALUES:  # read per value in name order: cheap however many rows
                 return len(values), cap, values
         if src.kind == "key":
-            terms = [C.c.tenant_id == tenant_id, _range(C.c[src.col], src.key)]
-            if after is not None:
-                terms.append(C.c.sort_key >= after[0])
-            if bound is not None:
-                terms.append(C.c.sort_key <= bound[0])
-            inner = union_all(*(select(literal(1)).where(*terms, *which).limit(cap + 1)
-                                for which in self._halves(src.col))).subquery()
+            inner = self._key_candidates(src, tenant_id, after, bound, cap)
         elif self.dialect != "sqlite" and not _trigrams(src.term):
             return cap + 1, cap, None  # no trigram to look up: the index would return every row
         elif self.dialect == "sqlite":
@@ -475,6 +496,47 @@ class SearchPager:
             inner = select(literal(1)).where(C.c.tenant_id == tenant_id, _like(C.c, src.term)).limit(cap + 1).subquery()
         return self._execute(select(func.count()).select_from(inner)).scalar_one(), cap, None
 
+    def _key_candidates(self, src: Source, tenant_id: int, after: Pos | None, bound: Pos | None, cap: int) -> Any:
+        """Up to ``cap + 1`` rows (a constant each) of a name-key source's range, to be counted."""
+        terms = [C.c.tenant_id == tenant_id, _range(C.c[src.col], src.key)]
+        if after is not None:
+            terms.append(C.c.sort_key >= after[0])
+        if bound is not None:
+            terms.append(C.c.sort_key <= bound[0])
+        return union_all(*(select(literal(1)).where(*terms, *which).limit(cap + 1)
+                           for which in self._halves(src.col))).subquery()
+
+    def _precount(self, p: Plan, tenant_id: int, after: Pos | None, bound: Pos | None, cap: int,
+                  counted: dict[Source, tuple[int, int, list[Any] | None]]) -> None:
+        """``_count`` (up to ``cap``) of every name-key and child source of the plan's covers that needs
+        a statement, all in one statement. Counting one by one stops at a cover's first source over its
+        cap; with several covers (several words: up to six sources counted) and every count capped
+        small, counting them all at once costs less than the round trips it saves. With one cover it
+        does not: a dense first source ("m") would make the others be counted for nothing."""
+        todo = list(dict.fromkeys(
+            src for cover in p.covers or () for src in cover
+            if src.kind == "child" or (src.kind == "key" and (src.col == "sort_key"
+                                                              or len(self._values(src, tenant_id)) > MAX_VALUES))))
+        if len(todo) < 2:
+            return
+        parts = []
+        for i, src in enumerate(todo):
+            if src.kind == "child":
+                sub = src.ids.limit(cap + 1).subquery()
+                parts.append(select(literal(i).label("s"), sub.c.contact_id.label("v")))
+            else:
+                inner = self._key_candidates(src, tenant_id, after, bound, cap)
+                parts.append(select(literal(i).label("s"), func.count().label("v")).select_from(inner))
+        got: list[list[Any]] = [[] for _ in todo]
+        for i, v in self._execute(union_all(*parts)):
+            got[i].append(v)
+        for src, values in zip(todo, got, strict=True):
+            if src.kind == "child":
+                ids = sorted(set(values))
+                counted[src] = (len(ids), cap, ids)
+            else:
+                counted[src] = (values[0], cap, None)
+
     def _estimate(self, term: str) -> float:
         """PostgreSQL's estimate of the rows whose ``search_text`` contains ``term`` (planning only)."""
         plan = self._execute(text("EXPLAIN (FORMAT JSON) SELECT 1 FROM contacts WHERE search_text LIKE :p "
@@ -486,14 +548,17 @@ class SearchPager:
     def _read(self, p: Plan, src: Source, ids: list[Any] | None, found: dict[int, str], n: int,
               after: Pos | None, bound: Pos | None, tenant_id: int) -> None:
         """The first ``n`` matches among a (small) source's candidates."""
+        self._gather(self._read_parts(p, src, ids, n, after, bound, tenant_id), found)
+
+    def _read_parts(self, p: Plan, src: Source, ids: list[Any] | None, n: int, after: Pos | None,
+                    bound: Pos | None, tenant_id: int) -> list[Any]:
+        """``_read``'s selects of (id, sort_key), to be run as one UNION ALL with others (``_gather``)."""
         # opaque keys: no planner turns the condition into a bitmap of every match
         terms = [*self.base, p.where(C.c, True), *_after(C.c, after), *_upto(C.c, bound)]
         if src.kind == "child":
             assert ids is not None
-            for i in range(0, len(ids), CHUNK):
-                stmt = select(C.c.id, C.c.sort_key).where(C.c.id.in_(ids[i:i + CHUNK]), *terms)
-                found.update((cid, k) for cid, k in self._execute(stmt))
-            return
+            return [select(C.c.id, C.c.sort_key).where(C.c.id.in_(ids[i:i + CHUNK]), *terms)
+                    for i in range(0, len(ids), CHUNK)]
         if src.kind == "key" and ids is not None:  # the key's distinct values: one ordered read each
             halves = self._halves(src.col)
             other = "company_key" if src.col == "last_key" else "last_key"
@@ -511,32 +576,23 @@ class SearchPager:
                     where = [C.c[src.col] == value, *(plain if exact else terms), *halves[0]]
                     if prefix is not None:
                         where.append(_range(C.c.sort_key, prefix))
-                    sub = _covering(select(C.c.id, C.c.sort_key).where(*where).order_by(C.c.sort_key, C.c.id)
-                                    .limit(n), src.col).subquery()
-                    parts.append(select(sub.c.id, sub.c.sort_key))
+                    parts.append(_member(_covering(select(C.c.id, C.c.sort_key).where(*where)
+                                                   .order_by(C.c.sort_key, C.c.id).limit(n), src.col)))
             for which in halves[1:] if ids else ():  # rows too long for the covering index (``_values`` has
                 # their values too: none at all means none of them either)
-                sub = (select(C.c.id, C.c.sort_key).where(_range(C.c[src.col], src.key), *terms, *which)
-                       .order_by(C.c.sort_key, C.c.id).limit(n)).subquery()
-                parts.append(select(sub.c.id, sub.c.sort_key))
-            if parts:
-                found.update((cid, k) for cid, k in self._execute(union_all(*parts)))
-            return
+                parts.append(_member(select(C.c.id, C.c.sort_key).where(_range(C.c[src.col], src.key), *terms, *which)
+                                     .order_by(C.c.sort_key, C.c.id).limit(n)))
+            return parts
         if src.kind == "key":
-            parts = []
-            for which in self._halves(src.col):
-                sub = _covering(select(C.c.id, C.c.sort_key).where(_range(C.c[src.col], src.key), *terms, *which)
-                                .order_by(C.c.sort_key.concat(""), C.c.id).limit(n), src.col).subquery()
-                parts.append(select(sub.c.id, sub.c.sort_key))
-            found.update((cid, k) for cid, k in self._execute(union_all(*parts)))
-            return
+            return [_member(_covering(select(C.c.id, C.c.sort_key).where(_range(C.c[src.col], src.key), *terms, *which)
+                                      .order_by(C.c.sort_key.concat(""), C.c.id).limit(n), src.col))
+                    for which in self._halves(src.col)]
         if self.dialect == "sqlite":
             where = C.c.id.in_(select(FTS.c.rowid).where(_match(src.term)))
         else:
             where = _like(C.c, src.term)
-        stmt = (select(C.c.id, C.c.sort_key).where(where, *terms)
-                .order_by(C.c.sort_key.concat(""), C.c.id).limit(n))
-        found.update((cid, k) for cid, k in self._execute(stmt))
+        return [_member(select(C.c.id, C.c.sort_key).where(where, *terms)
+                        .order_by(C.c.sort_key.concat(""), C.c.id).limit(n))]
 
     def _values(self, src: Source, tenant_id: int) -> list[Any]:
         """Up to ``MAX_VALUES + 1`` distinct values of the key in the source's range (a skip scan:
@@ -648,6 +704,13 @@ def _ordered(found: dict[int, str]) -> list[Pos]:
 #: included: a partial index is used only when the query's WHERE implies its predicate.
 FITS = text(f"{KEY_BYTES} <= {COVER_BYTES}")
 LONG = text(f"{KEY_BYTES} > {COVER_BYTES}")
+
+
+def _member(stmt: Any) -> Any:
+    """``stmt`` (with its ORDER BY / LIMIT) as a member of a UNION ALL of (id, sort_key): SQLite allows
+    neither in a compound member, so it is read through a subquery."""
+    sub = stmt.subquery()
+    return select(sub.c.id, sub.c.sort_key)
 
 
 def _covering(stmt: Any, col: str) -> Any:
