@@ -235,6 +235,15 @@ def _after(c: Cols, after: Pos | None) -> list[ColumnElement[bool]]:
     return [or_(c.sort_key > key, and_(c.sort_key == key, c.id > cid))]
 
 
+def _walk_terms(base: list[ColumnElement[bool]], after: Pos | None, bound: Pos | None,
+                prefix: str | None = None) -> list[ColumnElement[bool]]:
+    """A walk's range of name order: the base filters, after ``after``, up to ``bound``, in ``prefix``."""
+    terms = [*base, *_after(C.c, after), *_upto(C.c, bound)]
+    if prefix is not None:
+        terms.append(_range(C.c.sort_key, prefix))
+    return terms
+
+
 def _upto(c: Cols, bound: Pos | None) -> list[ColumnElement[bool]]:
     if bound is None:
         return []
@@ -327,27 +336,25 @@ class SearchPager:
               prefix: str | None = None, bound: Pos | None = None) -> int:
         """Matches among the first ``rows`` rows of name order (of ``prefix``'s range, up to
         ``bound``); every row when ``rows`` is None. Returns how many matched."""
-        terms = [*self.base, *_after(C.c, after), *_upto(C.c, bound)]
-        if prefix is not None:
-            terms.append(_range(C.c.sort_key, prefix))
-        if rows is None:
-            if self.dialect == "postgresql":
-                sub = self._name_order([*terms, p.where(C.c, True)], n)
-                stmt = select(sub.c.id, sub.c.sort_key)
-            else:
-                stmt = (select(C.c.id, C.c.sort_key).where(*terms, p.where(C.c, True))
-                        .order_by(C.c.sort_key, C.c.id).limit(n))
-        else:
+        if rows is not None:
             return self._gather(self._walk_parts(p, n, after, rows, prefix, bound), found)
-        got = self._execute(stmt).all()
-        found.update((i, k) for i, k in got)
-        return len(got)
+        terms = [*_walk_terms(self.base, after, bound, prefix), p.where(C.c, True)]
+        order = (C.c.sort_key, C.c.id)
+        if self.dialect == "postgresql":
+            # the rows that fit ``ix_contacts_name_cover`` (read from it alone) and the others (from
+            # ``ix_contacts_name_long``), the two ordered streams merged
+            both = union_all(*(select(C.c.id, C.c.sort_key).where(*terms, which).order_by(*order).limit(n)
+                               for which in (FITS, LONG))).subquery()
+            stmt = select(both.c.id, both.c.sort_key).order_by(both.c.sort_key, both.c.id).limit(n)
+        else:
+            stmt = select(C.c.id, C.c.sort_key).where(*terms).order_by(*order).limit(n)
+        return self._gather([stmt], found)
 
     def _walk_first(self, p: Plan, found: dict[int, str], n: int, after: Pos | None,
                     rows: int, bound: Pos | None = None) -> tuple[int, Pos | None]:
         """The first ``rows`` rows of name order (up to ``bound``): (matches up to where the walk is
         complete, position of the last row walked), the position None when the walk saw every row."""
-        terms = [*self.base, *_after(C.c, after), *_upto(C.c, bound)]
+        terms = _walk_terms(self.base, after, bound)
         # Only the matches come back, in name order as the index yields them, and the walk stops at
         # the page. Numbering the rows instead (row_number(), to learn where the walk ended) cost SQLite
         # the whole window before the first row (20,000 rows: ~20 ms) and PostgreSQL 10-20 % of a
@@ -369,10 +376,7 @@ class SearchPager:
     def _walk_parts(self, p: Plan, n: int, after: Pos | None, rows: int, prefix: str | None = None,
                     bound: Pos | None = None) -> list[Any]:
         """``_walk``'s statement as parts of a UNION ALL of (id, sort_key) (``_gather``)."""
-        terms = [*self.base, *_after(C.c, after), *_upto(C.c, bound)]
-        if prefix is not None:
-            terms.append(_range(C.c.sort_key, prefix))
-        walk, others, _ = self._capped_walk_parts(p, terms, rows, n)
+        walk, others, _ = self._capped_walk_parts(p, _walk_terms(self.base, after, bound, prefix), rows, n)
         return [_member(walk), *([] if others is None else [_member(others)])]
 
     def _gather(self, parts: list[Any], found: dict[int, str]) -> int:
@@ -418,22 +422,6 @@ class SearchPager:
             return [(i, k) for i, k in self._execute(walk)], [], walked
         got = self._execute(union_all(walk.add_columns(literal(0)), others.add_columns(literal(1)))).all()
         return [(i, k) for i, k, t in got if t == 0], [(i, k) for i, k, t in got if t == 1], walked
-
-    def _name_order(self, terms: list[ColumnElement[bool]], rows: int) -> Any:
-        """The first ``rows`` rows of name order with ``terms``, with the columns a search condition
-        reads.
-
-        PostgreSQL: the rows that fit ``ix_contacts_name_cover`` are read from it alone (an index
-        only scan: no table page per row), the others from ``ix_contacts_name_long``, and the two
-        ordered streams merged (Merge Append), lazily as before.
-        """
-        cols = (C.c.id, C.c.sort_key, C.c.last_key, C.c.company_key, C.c.search_text)
-        if self.dialect != "postgresql":
-            return select(*cols).where(*terms).order_by(C.c.sort_key, C.c.id).limit(rows).subquery()
-        parts = [select(*cols).where(*terms, which).order_by(C.c.sort_key, C.c.id).limit(rows)
-                 for which in (FITS, LONG)]
-        both = union_all(*parts).subquery()
-        return select(both).order_by(both.c.sort_key, both.c.id).limit(rows).subquery()
 
     # ------------------------------------------------------------------ sources
     def _cheapest_cover(self, p: Plan, tenant_id: int, after: Pos | None, bound: Pos | None,
