@@ -12,6 +12,7 @@ import random
 
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.exc import StatementError
 
 from plugin_host.models import T
 from plugin_host.repo import ContactQuery, ContactRepository
@@ -162,7 +163,7 @@ def test_a_walk_checks_the_whole_condition_on_each_walked_row(world, session, qu
     pg = dialect == "postgresql"
     matched = 0
     for rows in (40, 150, 400):
-        fits, longs, _ = pager._capped_walk(plan, list(base), rows, 10_000)
+        fits, longs = pager._capped_walk(plan, None, None, rows, 10_000)
         walked = (select(C.c.id).where(*base, *([search_mod.FITS] if pg else [])).order_by(C.c.sort_key, C.c.id)
                   .limit(rows).subquery())
         want = session.execute(select(C.c.id).where(C.c.id.in_(select(walked.c.id)), cond)).scalars().all()
@@ -180,3 +181,42 @@ def test_address_queries_equal_the_plain_query(world, session, quists, tiny):
         for who in ("admin", "agent1"):
             for limit in (3, 50):
                 assert paged(session, world, who, q, limit) == expected(session, world, who, q, limit), (q, who)
+
+
+def test_kept_statements_serve_other_queries_of_their_shape(world, session, crowd):
+    """A search statement is built once per shape and kept (``SearchPager._run``): another query of the same
+    shape reuses it with its own values, never the first query's, and another principal gets its own."""
+    search_mod._STATEMENTS.clear()
+    pg = session.get_bind().dialect.name == "postgresql"
+    kept: dict = {}
+    for who, q in (("agent1", "smi"), ("agent1", "one"), ("agent1", "ith"), ("agent2", "smi"), ("agent2", "one")):
+        principal = world.principal(who)
+        base = ContactRepository(session, principal)._where(ContactQuery(), search=False)
+        pager = search_mod.SearchPager(session, base, session.get_bind().dialect.name)
+        fits, longs = pager._capped_walk(search_mod.plan(principal.tenant_id, q, "auto"), None, None, 150, 10_000)
+        cond = search_mod.search_condition(principal.tenant_id, q, "auto")
+        walked = (select(C.c.id).where(*base, *([search_mod.FITS] if pg else [])).order_by(C.c.sort_key, C.c.id)
+                  .limit(150).subquery())
+        want = session.execute(select(C.c.id).where(C.c.id.in_(select(walked.c.id)), cond)).scalars().all()
+        assert sorted(i for i, _ in fits) == sorted(want), (who, q)
+        assert want, (who, q)  # the check ran on rows that match
+        want_long = session.execute(select(C.c.id).where(*base, search_mod.LONG, cond)).scalars().all() if pg else []
+        assert sorted(i for i, _ in longs) == sorted(want_long), (who, q)
+        if q == "smi":  # a principal's first query builds its statement: other base filters, another one
+            assert len(search_mod._STATEMENTS) == len(kept) + 1, who
+        else:  # the same shape with other values: nothing built, the kept statement ran
+            assert kept == search_mod._STATEMENTS, (who, q)
+        kept = dict(search_mod._STATEMENTS)
+
+
+def test_a_kept_statement_refuses_to_run_without_a_value(world, session):
+    """Statements hold named parameters without values: one given no value fails loudly instead of running
+    with a value left over from the query it was built for."""
+    principal = world.principal("agent1")
+    base = ContactRepository(session, principal)._where(ContactQuery(), search=False)
+    pager = search_mod.SearchPager(session, base, session.get_bind().dialect.name)
+    p = search_mod.plan(principal.tenant_id, "smith", "auto")
+    assert pager._capped_walk(p, None, None, 40, 10) == ([], [])
+    p.params.pop("k_like")
+    with pytest.raises(StatementError, match="k_like"):
+        pager._capped_walk(p, None, None, 40, 10)
