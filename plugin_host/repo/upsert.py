@@ -231,6 +231,7 @@ class Upserter(Bound):
         self._dry_keys: dict[str, int] = {}
         self._dry_seen: set[str] = set()
         self._fts_sql: dict[str, str] | None = None
+        self._match_sql: dict[str, Any] = {}
         self._raw = _Raw(self.s)
         self._fts_now = False
         self.counts = {"created": 0, "updated": 0, "skipped": 0, "error": 0}
@@ -331,25 +332,32 @@ class Upserter(Bound):
                     C.c.source_id == self.o.source_id, C.c.external_id.in_(ext[i:i + 900])))
                 found.update({f"x:{e}": cid for e, cid in rows})
             return found
-        writable = scoped_filter(self.p, Action.UPDATE, C)
         by_kind: dict[str, list[str]] = {}
         for k in keys:
             by_kind.setdefault(k[0], []).append(k[2:])
-        queries = {"e": (EM, EM.c.address_key), "p": (PH, PH.c.e164), "c": (C, C.c.external_crm_id)}
         step = 100_000 if self._raw.pg else 900  # PostgreSQL: one array parameter, not one bind per key
         for kind, vals in by_kind.items():
+            stmt = self._match_statement(kind)
             for i in range(0, len(vals), step):
-                chunk = vals[i:i + step]
-                table, col = queries[kind]
-                match = col == func.any(bindparam(None, chunk, type_=ARRAY(String))) if self._raw.pg else col.in_(chunk)
-                if kind == "c":
-                    stmt = select(C.c.external_crm_id, C.c.id).where(writable, match)
-                else:
-                    stmt = select(col, C.c.id).join(C, C.c.id == table.c.contact_id).where(
-                        table.c.tenant_id == self.p.tenant_id, writable, match)
-                for v, cid in self.s.execute(stmt.order_by(C.c.id)):
+                for v, cid in self.s.execute(stmt, {"keys": vals[i:i + step]}):
                     found.setdefault(f"{kind}:{v}", cid)
         return found
+
+    def _match_statement(self, kind: str) -> Any:
+        """The writable contacts whose e-mail / phone / CRM id (``kind`` e, p, c) is one of ``:keys``
+        (built once per run: only the keys change from batch to batch)."""
+        if kind not in self._match_sql:
+            table, col = {"e": (EM, EM.c.address_key), "p": (PH, PH.c.e164), "c": (C, C.c.external_crm_id)}[kind]
+            match = (col == func.any(bindparam("keys", type_=ARRAY(String))) if self._raw.pg
+                     else col.in_(bindparam("keys", expanding=True)))
+            writable = scoped_filter(self.p, Action.UPDATE, C)
+            if kind == "c":
+                stmt = select(C.c.external_crm_id, C.c.id).where(writable, match)
+            else:
+                stmt = select(col, C.c.id).join(C, C.c.id == table.c.contact_id).where(
+                    table.c.tenant_id == self.p.tenant_id, writable, match)
+            self._match_sql[kind] = stmt.order_by(C.c.id)
+        return self._match_sql[kind]
 
     # ------------------------------------------------------------ the batch
     def apply(self, records: Sequence[ContactRecord]) -> list[RowOutcome]:
@@ -443,31 +451,41 @@ class Upserter(Bound):
         (``DEFAULTS`` where the record has no value, NULL for the other columns it does not set)."""
         if not creates:
             return
-        now, o, p = utcnow(), self.o, self.p
+        now, o, p, raw = utcnow(), self.o, self.p, self._raw
         defaults = {**DEFAULTS, "acquisition_source": o.acquisition_source}
-        pairs = [(c, defaults.get(c)) for c in RECORD_FIELDS]
         known = {"id", *_INSERT_HEAD, *_INSERT_ITEM, *_DERIVED_COLS, *RECORD_FIELDS}
         other = [c for c in C.columns if c.name not in known]  # columns added later: their default, as Core would
-        cols = [*_INSERT_HEAD, *_INSERT_ITEM, *_DERIVED_COLS, *RECORD_FIELDS, *(c.name for c in other)]
         tail = [None if c.default is None else c.default.arg({}) if c.default.is_callable else c.default.arg
                 for c in other]
-        head = [p.tenant_id, o.source_id, o.run_id, p.user_id, p.user_id, now, now, 1, False, None]
+        # the batch's constant columns are bind-processed once, and left out where NULL
+        fixed_cols, fixed = raw.constant(C, [*_INSERT_HEAD, *(c.name for c in other)],
+                                         [p.tenant_id, o.source_id, o.run_id, p.user_id, p.user_id, now, now, 1,
+                                          False, None, *tail])
+        present = set(defaults)
+        for it in creates:
+            present.update(it.values)
+        pairs = [(c, defaults.get(c)) for c in RECORD_FIELDS  # the others are NULL in every row
+                 if c in present or C.c[c].server_default is not None]
+        cols = [*fixed_cols, *_INSERT_ITEM, *_DERIVED_COLS, *(c for c, _ in pairs)]
         rows, texts = [], []
         for it in creates:
             get = it.values.get
             d = it.derived if it.derived is not None else derived(
                 {**defaults, **{k: v for k, v in it.values.items() if v is not None}}, it.phones or [], it.emails or [])
-            row = [*head, *it.scope, it.external_id, d["first_key"], d["last_key"], d["company_key"], d["sort_key"],
-                   d["search_text"], *[v if (v := get(c)) is not None else dflt for c, dflt in pairs], *tail]
-            rows.append(row)
+            rows.append([None, *fixed, *it.scope, it.external_id, d["first_key"], d["last_key"], d["company_key"],
+                         d["sort_key"], d["search_text"],
+                         *[v if (v := get(c)) is not None else dflt for c, dflt in pairs]])
             texts.append(d["search_text"])
+        first_field = 1 + len(fixed) + len(_INSERT_ITEM) + len(_DERIVED_COLS)
+        raw.process(C, cols[first_field - 1:], rows, offset=first_field)
         ids = self._insert_contacts(cols, rows, texts)
         for it, cid in zip(creates, ids, strict=True):
             outcomes[it.index] = RowOutcome("created", cid)
         self._children(list(zip(ids, creates, strict=True)), replace=False)
 
     def _insert_contacts(self, cols: list[str], rows: list[list[Any]], texts: list[str]) -> list[int]:
-        """Insert contact rows (plain DBAPI executemany, or COPY on PostgreSQL); their ids in row order.
+        """Insert contact rows (``[None, *values in cols order]``, bind-processed; plain DBAPI
+        executemany, or COPY on PostgreSQL); their ids in row order (each row's first cell gets it).
 
         SQLite cannot return the ids of a multi-row insert in parameter order. There, the first row
         is inserted alone (which takes the database's single write lock for the rest of the
@@ -475,18 +493,19 @@ class Upserter(Bound):
         ids are drawn from the table's sequence first.
         """
         raw = self._raw
-        raw.process(C, cols, rows)
         if raw.pg:
             ids = raw.next_ids(C, len(rows))
-            raw.insert(C, ["id", *cols], [[cid, *r] for cid, r in zip(ids, rows, strict=True)])
         else:
             cur = raw.cursor()
-            cur.execute(raw.insert_sql(C, cols), rows[0])
+            cur.execute(raw.insert_sql(C, cols), rows[0][1:])
             first = cur.lastrowid
             top = cur.execute("SELECT max(id) FROM contacts").fetchone()[0]
             ids = [first, *range(top + 1, top + len(rows))]
-            if len(rows) > 1:
-                raw.insert(C, ["id", *cols], [[cid, *r] for cid, r in zip(ids[1:], rows[1:], strict=True)])
+        for r, cid in zip(rows, ids, strict=True):
+            r[0] = cid
+        todo = rows if raw.pg else rows[1:]
+        if todo:
+            raw.insert(C, ["id", *cols], todo, prune=False)
         if self._fts_now:  # the FTS insert trigger is set aside for this batch (see _fts_deferred)
             self._fts_write("INSERT INTO contacts_fts(rowid, search_text) VALUES (?, ?)",
                             list(zip(ids, texts, strict=True)))
@@ -774,14 +793,17 @@ class _Raw:
         names = [c if isinstance(c, str) else c[0] for c in cols]
         return f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join([self.mark] * len(names))})"
 
-    def insert(self, table: Any, cols: Sequence[Any], rows: list[list[Any]], *, processed: bool = True) -> None:
-        """Insert rows (lists in ``cols`` order; ``processed``: through the bind processors already)."""
+    def insert(self, table: Any, cols: Sequence[Any], rows: list[list[Any]], *, processed: bool = True,
+               prune: bool = True) -> None:
+        """Insert rows (lists in ``cols`` order; ``processed``: through the bind processors already;
+        ``prune``: leave out the columns that are NULL in every row)."""
         names = [c if isinstance(c, str) else c[0] for c in cols]
         if not processed:
             self.process(table, names, rows)
         if not rows:
             return
-        names, rows = self._without_null_columns(table, names, rows)
+        if prune:
+            names, rows = self._without_null_columns(table, names, rows)
         cur = self.cursor()
         if self.pg:
             with cur.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
@@ -789,6 +811,15 @@ class _Raw:
                     copy.write_row(r)
         else:
             cur.executemany(self.insert_sql(table, names), rows)
+
+    def constant(self, table: Any, names: Sequence[str], values: Sequence[Any]) -> tuple[list[str], list[Any]]:
+        """Columns with one value for every row of a batch: bind-processed once; those NULL without
+        a server default are left out (they are stored as NULL either way)."""
+        kept = [(n, v) for n, v in zip(names, values, strict=True)
+                if v is not None or table.c[n].server_default is not None]
+        row = [v for _, v in kept]
+        self.process(table, [n for n, _ in kept], [row])
+        return [n for n, _ in kept], row
 
     @staticmethod
     def _without_null_columns(table: Any, names: list[str], rows: list[Any]) -> tuple[list[str], list[Any]]:
