@@ -39,6 +39,12 @@ class RecordBuilder:
         self._phones = _slots(cols, "phone", "mobile", f.PHONE_TARGETS)
         self._emails = _slots(cols, "email", None, f.EMAIL_TARGETS)
         self._cleared = {t: "" for _, t, _ in self._text + self._enum}
+        self._simple = not options.multi_value_sep and not options.primary_mark
+        names = {t for _, t, _ in self._text + self._enum + self._bool}
+        names |= {"first_name", "last_name", "phones", "emails", "tags", "lists", "custom"}
+        unknown = names - ContactRecord.__dataclass_fields__.keys()
+        if unknown:
+            raise ValueError(f"targets that are not ContactRecord fields: {sorted(unknown)}")
 
     def build(self, cells: Sequence[str]) -> ContactRecord:
         """One row -> record; ``RowError`` lists every invalid value of the row."""
@@ -63,7 +69,7 @@ class RecordBuilder:
             values["custom"] = self._custom_values(cells)
         if errors:
             raise RowError("; ".join(errors))
-        return ContactRecord(**values)
+        return ContactRecord.of(values)  # every key is a field (checked in __init__)
 
     def value(self, raw: str) -> str | None:
         """A cell's value: neutralising quote removed, outer space stripped, blank/null -> None."""
@@ -120,6 +126,12 @@ class RecordBuilder:
                 return
 
     def _collect(self, cells: Sequence[str], slots: list[_Slot], make: Any) -> tuple | None:
+        if self._simple and len(slots) == 1:  # one column, one value, no primary marks
+            i, fixed, label_i, _ = slots[0]
+            v = self.value(cells[i])
+            if v is None:
+                return () if self._blank_clears else None
+            return (make(v, fixed if label_i is None else (cells[label_i] or "").strip(), self._o),)
         primary: list = []
         rest: list = []
         seen: set[str] = set()

@@ -114,61 +114,8 @@ class _Item:
     derived: dict[str, Any] | None = None  # derived columns of values/phones/emails alone (see prepare_record)
 
 
-def _validated(data: dict[str, Any]) -> dict[str, Any]:
-    """``validate_contact(data, partial=True)`` for the shapes ``prepare_record`` builds.
-
-    Anything unusual (a wrong type, a value too long, an unknown choice, a bad address...) goes
-    to ``validate_contact`` itself, so values and error messages are exactly its own.
-    """
-    out: dict[str, Any] = {}
-    for name, v in data.items():
-        limit = TEXT_FIELDS.get(name)
-        if limit is not None:
-            if type(v) is not str:
-                return validate_contact(data, partial=True)
-            v = v.strip()
-            if len(v) > limit:
-                return validate_contact(data, partial=True)
-            out[name] = v
-        elif name in ENUMS:
-            v = str(v).strip().lower()
-            if v not in ENUMS[name]:
-                return validate_contact(data, partial=True)
-            out[name] = v
-        elif name in BOOLS:
-            if type(v) is not bool:
-                return validate_contact(data, partial=True)
-            out[name] = v
-        elif name == "phones":
-            phones = []
-            for item in v:
-                number = str(item.get("number") or "").strip()
-                label = (item.get("label") or "other").strip().lower()
-                if not number or label not in PHONE_LABELS:
-                    return validate_contact(data, partial=True)
-                phones.append({"number": number[:100], "label": label})
-            out[name] = phones
-        elif name == "emails":
-            emails = []
-            for item in v:
-                address = str(item.get("address") or "").strip()
-                label = (item.get("label") or "other").strip().lower()
-                if not EMAIL_RE.match(address) or label not in EMAIL_LABELS:
-                    return validate_contact(data, partial=True)
-                emails.append({"address": address[:254], "label": label})
-            out[name] = emails
-        else:
-            return validate_contact(data, partial=True)
-    return out
-
-
-def prepare_record(rec: ContactRecord, region: str, *, blank_clears: bool = False,
-                   match_keys: Sequence[str] = ("email",)) -> Prepared:
-    """The database-free half of applying ``rec``: raises ValidationError for invalid values.
-
-    ``match_keys`` are those of an import (a sync matches on ``external_id`` instead).
-    """
-    clears = blank_clears
+def _record_data(rec: ContactRecord, clears: bool) -> tuple[dict[str, Any], list[str]]:
+    """The record as ``validate_contact`` input, and the optional choices it clears."""
     data: dict[str, Any] = {}
     cleared: list[str] = []
     fields = rec.__dict__
@@ -187,8 +134,84 @@ def prepare_record(rec: ContactRecord, region: str, *, blank_clears: bool = Fals
     emails_in = [{"address": e.address, "label": e.label} for e in rec.emails or () if e.address.strip()]
     if rec.emails is not None and (emails_in or clears):
         data["emails"] = emails_in
-    values = _validated(data)
-    values.update(dict.fromkeys(cleared))
+    return data, cleared
+
+
+def _checked_values(rec: ContactRecord, clears: bool) -> dict[str, Any] | None:
+    """``validate_contact(data, partial=True)`` of ``_record_data(rec)``, in one pass over the record,
+    for the shapes import builders produce (cleared choices last, as ``None``).
+
+    ``None`` for anything unusual (a wrong type, a value too long, an unknown choice, a bad
+    address...): the caller then asks ``validate_contact`` itself, so that values and error messages
+    are exactly its own.
+    """
+    out: dict[str, Any] = {}
+    cleared: list[str] = []
+    fields = rec.__dict__
+    for name in RECORD_FIELDS:
+        v = fields[name]
+        if v is None:
+            continue
+        if v == "":
+            if not clears:
+                continue
+            if name in ENUMS:
+                if name in NULLABLE_ENUMS:
+                    cleared.append(name)
+                continue
+        limit = TEXT_FIELDS.get(name)
+        if limit is not None:
+            if type(v) is not str:
+                return None
+            v = v.strip()
+            if len(v) > limit:
+                return None
+        elif name in ENUMS:
+            v = str(v).strip().lower()
+            if v not in ENUMS[name]:
+                return None
+        elif name not in BOOLS or type(v) is not bool:
+            return None
+        out[name] = v
+    if rec.phones is not None:
+        phones = []
+        for p in rec.phones:
+            number = p.number.strip()
+            if not number:
+                continue  # blank numbers are blanks, not "no phones"
+            label = (p.label or "other").strip().lower()
+            if label not in PHONE_LABELS:
+                return None
+            phones.append({"number": number[:100], "label": label})
+        if phones or clears:
+            out["phones"] = phones
+    if rec.emails is not None:
+        emails = []
+        for e in rec.emails:
+            address = e.address.strip()
+            if not address:
+                continue
+            label = (e.label or "other").strip().lower()
+            if not EMAIL_RE.match(address) or label not in EMAIL_LABELS:
+                return None
+            emails.append({"address": address[:254], "label": label})
+        if emails or clears:
+            out["emails"] = emails
+    out.update(dict.fromkeys(cleared))
+    return out
+
+
+def prepare_record(rec: ContactRecord, region: str, *, blank_clears: bool = False,
+                   match_keys: Sequence[str] = ("email",)) -> Prepared:
+    """The database-free half of applying ``rec``: raises ValidationError for invalid values.
+
+    ``match_keys`` are those of an import (a sync matches on ``external_id`` instead).
+    """
+    values = _checked_values(rec, blank_clears)
+    if values is None:
+        data, cleared = _record_data(rec, blank_clears)
+        values = validate_contact(data, partial=True)
+        values.update(dict.fromkeys(cleared))
     phones = phone_rows(values.pop("phones"), region) if "phones" in values else None
     emails = email_rows(values.pop("emails")) if "emails" in values else None
     keys = []
