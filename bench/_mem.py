@@ -39,7 +39,11 @@ def emit(result: dict[str, Any]) -> None:
 
 
 def run_phase(module: str, *args: str) -> dict[str, Any]:
-    """Run ``python -m module --phase ...`` in a fresh interpreter; its own peak RSS is measured inside."""
+    """Run ``python -m module --phase ...`` in a fresh interpreter; its own peak RSS is measured inside.
+
+    The previous phase's dirty pages are written out first (``os.sync``), so that a phase is not
+    timed while the kernel writes back the database file another phase left behind."""
+    os.sync()
     proc = subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True)
     out = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode != 0 or not out:
