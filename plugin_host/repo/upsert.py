@@ -40,6 +40,7 @@ _DERIVED_COLS = ("first_key", "last_key", "company_key", "sort_key", "search_tex
 # what an update compares: every column a record or derived() can set, and the permission/version columns
 _CURRENT_COLS = (*RECORD_FIELDS, *_DERIVED_COLS, "version", "visibility", "department_id", "owner_id",
                  "locally_modified")
+_ALWAYS_CURRENT = frozenset((*_NAME_COLS, *_CURRENT_COLS[len(RECORD_FIELDS):]))  # read whatever the batch sets
 # a new contact's columns: the same for the whole batch, then per record (scope), then derived() and the record's
 _INSERT_HEAD = ("tenant_id", "source_id", "seen_run_id", "created_by", "updated_by", "created_at", "updated_at",
                 "version", "locally_modified", "account_id")
@@ -580,7 +581,12 @@ class Upserter(Bound):
             return
         ids = list(updates)
         raw = self._raw
-        current = raw.select_by_ids(C, _CURRENT_COLS, "id", ids)
+        present = set()
+        for it in updates.values():
+            present.update(it.values)
+        # what the comparison reads: the batch's fields, the names and derived columns, permission and version
+        cols = [c for c in _CURRENT_COLS if c in present or c in _ALWAYS_CURRENT]
+        current = raw.select_by_ids(C, cols, "id", ids)
         if self.o.run_id is not None:
             self.s.execute(update(C).where(C.c.id.in_(ids)).values(seen_run_id=self.o.run_id))
         todo = []
@@ -772,7 +778,8 @@ def _merge(into: _Item, other: _Item) -> None:
 def _same_rows(new: list[dict[str, Any]], old: list[dict[str, Any]] | None, cols: tuple[str, ...]) -> bool:
     """True when the stored child rows are exactly the given ones (same columns, same order)."""
     old = old or []
-    return len(new) == len(old) and all(n.get(c) == o[c] for n, o in zip(new, old, strict=True) for c in cols)
+    return len(new) == len(old) and all(tuple(map(n.get, cols)) == tuple(map(o.__getitem__, cols))
+                                        for n, o in zip(new, old, strict=True))
 
 
 class _Raw:
