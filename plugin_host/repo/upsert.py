@@ -38,9 +38,9 @@ NULLABLE_ENUMS = ("acquisition_source", "preferred_channel")
 _NAME_COLS = ("first_name", "last_name", "company")
 _DERIVED_COLS = ("first_key", "last_key", "company_key", "sort_key", "search_text")
 # what an update compares: every column a record or derived() can set, and the permission/version columns
-_CURRENT_COLS = (*RECORD_FIELDS, *_DERIVED_COLS, "version", "visibility", "department_id", "owner_id",
-                 "locally_modified")
-_ALWAYS_CURRENT = frozenset((*_NAME_COLS, *_CURRENT_COLS[len(RECORD_FIELDS):]))  # read whatever the batch sets
+_STATE_COLS = ("version", "visibility", "department_id", "owner_id", "locally_modified")
+_CURRENT_COLS = (*RECORD_FIELDS, *_DERIVED_COLS, *_STATE_COLS)
+_ALWAYS_CURRENT = frozenset((*_NAME_COLS, *_DERIVED_COLS, *_STATE_COLS))  # and whatever fields the batch sets
 # a new contact's columns: the same for the whole batch, then per record (scope), then derived() and the record's
 _INSERT_HEAD = ("tenant_id", "source_id", "seen_run_id", "created_by", "updated_by", "created_at", "updated_at",
                 "version", "locally_modified", "account_id")
@@ -115,20 +115,30 @@ class _Item:
     derived: dict[str, Any] | None = None  # derived columns of values/phones/emails alone (see prepare_record)
 
 
-def _record_data(rec: ContactRecord, clears: bool) -> tuple[dict[str, Any], list[str]]:
-    """The record as ``validate_contact`` input, and the optional choices it clears."""
-    data: dict[str, Any] = {}
+def _given_fields(rec: ContactRecord, clears: bool) -> tuple[list[tuple[str, Any]], list[str]]:
+    """The record's scalar fields that say something, as (name, value), and the optional choices it clears.
+
+    ``None`` says nothing; a blank says nothing unless blanks clear, and then a blank choice clears an
+    optional one (status and type stay)."""
+    given: list[tuple[str, Any]] = []
     cleared: list[str] = []
     fields = rec.__dict__
     for name in RECORD_FIELDS:
         v = fields[name]
         if v is None or (v == "" and not clears):
             continue
-        if v == "" and name in ENUMS:  # a blank choice clears an optional one; status/type stay
+        if v == "" and name in ENUMS:
             if name in NULLABLE_ENUMS:
                 cleared.append(name)
             continue
-        data[name] = v
+        given.append((name, v))
+    return given, cleared
+
+
+def _record_data(rec: ContactRecord, clears: bool) -> tuple[dict[str, Any], list[str]]:
+    """The record as ``validate_contact`` input, and the optional choices it clears."""
+    given, cleared = _given_fields(rec, clears)
+    data: dict[str, Any] = dict(given)
     phones_in = [{"number": p.number, "label": p.label} for p in rec.phones or () if p.number.strip()]
     if rec.phones is not None and (phones_in or clears):  # blank numbers are blanks, not "no phones"
         data["phones"] = phones_in
@@ -147,19 +157,8 @@ def _checked_values(rec: ContactRecord, clears: bool) -> dict[str, Any] | None:
     are exactly its own.
     """
     out: dict[str, Any] = {}
-    cleared: list[str] = []
-    fields = rec.__dict__
-    for name in RECORD_FIELDS:
-        v = fields[name]
-        if v is None:
-            continue
-        if v == "":
-            if not clears:
-                continue
-            if name in ENUMS:
-                if name in NULLABLE_ENUMS:
-                    cleared.append(name)
-                continue
+    given, cleared = _given_fields(rec, clears)
+    for name, v in given:
         limit = TEXT_FIELDS.get(name)
         if limit is not None:
             if type(v) is not str:
@@ -485,9 +484,7 @@ class Upserter(Bound):
         fixed_cols, fixed = raw.constant(C, [*_INSERT_HEAD, *(c.name for c in other)],
                                          [p.tenant_id, o.source_id, o.run_id, p.user_id, p.user_id, now, now, 1,
                                           False, None, *tail])
-        present = set(defaults)
-        for it in creates:
-            present.update(it.values)
+        present = set(defaults).union(*(it.values for it in creates))
         pairs = [(c, defaults.get(c)) for c in RECORD_FIELDS  # the others are NULL in every row
                  if c in present or C.c[c].server_default is not None]
         cols = [*fixed_cols, *_INSERT_ITEM, *_DERIVED_COLS, *(c for c, _ in pairs)]
@@ -581,9 +578,7 @@ class Upserter(Bound):
             return
         ids = list(updates)
         raw = self._raw
-        present = set()
-        for it in updates.values():
-            present.update(it.values)
+        present = set().union(*(it.values for it in updates.values()))
         # what the comparison reads: the batch's fields, the names and derived columns, permission and version
         cols = [c for c in _CURRENT_COLS if c in present or c in _ALWAYS_CURRENT]
         current = raw.select_by_ids(C, cols, "id", ids)
